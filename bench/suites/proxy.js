@@ -1,0 +1,20 @@
+/** Suite `proxy`: direct vs through tidegate (vs nginx when installed). */
+import { startNginx, startTidegate } from '../lib/targets.js';
+import { runThroughputSuite } from './throughput.js';
+
+export function run(ctx) {
+  const { settings, dir } = ctx;
+  return runThroughputSuite(ctx, {
+    suite: 'proxy',
+    note: 'Targets: `direct` (the uWS backend), `tidegate` (`tidegate serve`, one static revision at the backend, Host bench.example.com), `nginx` (1 worker, upstream keepalive) when installed.',
+    scenarioNames: ['get-100c', 'get-1000c', 'post64k-100c', 'slow-1000c'],
+    starters: [
+      (b) => startTidegate({ cpus: settings.serverCpus, dir, endpoints: [`127.0.0.1:${b.port}`] }),
+      (b) => startNginx({ cpus: settings.serverCpus, dir, backendPort: b.port, connections: 1024 }),
+    ],
+    goals: [
+      { scenario: 'get-100c', target: 'tidegate', min: 0.25, label: 'target ≥ 0.25 × direct' },
+      { scenario: 'slow-1000c', target: 'tidegate', min: 0.97, label: 'target ≥ 0.97 × direct' },
+    ],
+  });
+}

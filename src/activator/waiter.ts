@@ -1,0 +1,40 @@
+import type { TidegateError } from '../shared/errors.js';
+import type { PodLike, PodSlot } from './pod-slot.js';
+
+/**
+ * A request held in a revision's buffer. The edge implements `grant` and
+ * `reject` on its own per-request object (usually by extending WaiterBase);
+ * the link fields make the queue an intrusive doubly-linked list, so
+ * enqueue, grant and cancel (client abort) are O(1) and allocate nothing.
+ */
+export interface Waiter<P extends PodLike> {
+  /** Declared body size (Content-Length, or 0); counts against max-buffered-bytes. */
+  readonly bytes: number;
+  /** A pod slot is reserved for this request; the caller must release it later. */
+  grant(slot: PodSlot<P>): void;
+  /** The request left the buffer without a pod (timeout, revision removed, shutdown). */
+  reject(err: TidegateError): void;
+
+  // Managed by the throttler; the edge only reads them.
+  /** Epoch ms when it was queued (for the cold-start histogram). */
+  enqueuedAt: number;
+  deadline: number;
+  prev: Waiter<P> | null;
+  next: Waiter<P> | null;
+  /** The throttler holding it, or null when not queued. */
+  owner: object | null;
+}
+
+/** Convenience base: initialises the link fields. */
+export abstract class WaiterBase<P extends PodLike> implements Waiter<P> {
+  enqueuedAt = 0;
+  deadline = 0;
+  prev: Waiter<P> | null = null;
+  next: Waiter<P> | null = null;
+  owner: object | null = null;
+
+  constructor(public bytes = 0) {}
+
+  abstract grant(slot: PodSlot<P>): void;
+  abstract reject(err: TidegateError): void;
+}

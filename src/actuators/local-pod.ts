@@ -1,0 +1,210 @@
+import type { RevisionSpec } from '../config/types.js';
+import type { Clock, Timer } from '../shared/clock.js';
+import type { Logger } from '../shared/log.js';
+import { probeOnce, type ProbeSpec } from '../shared/probe.js';
+import type { PodRecord, Store } from '../store/store.js';
+import { PodProcess, type ExitInfo } from './pod-process.js';
+import type { Reaper } from './reaper.js';
+
+/**
+ * How often a starting pod is probed: cold-start latency is this plus the
+ * app's own start. A refused loopback connect costs microseconds, so 5 ms
+ * keeps tidegate's share of a cold start to a few ms (Knative: 25–50 ms).
+ */
+export const PROBE_INTERVAL_MS = 5;
+const PROBE_TIMEOUT_MS = 1000;
+export const HEARTBEAT_MS = 1000;
+export const POD_TTL_MS = 5000;
+const IDLE_POLL_MS = 50;
+/** A store that does not answer must not hold a scale-down up. */
+const STORE_BOUND_MS = 2000;
+
+export interface LocalPodOptions {
+  readonly id: string;
+  readonly revision: RevisionSpec;
+  readonly appPort: number;
+  /** Set when a queue-proxy runs in front of the app. */
+  readonly queueProxyPort: number | null;
+  readonly host: string;
+  readonly cwd: string;
+  readonly cliPath: string;
+  readonly redisUrl: string | null;
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly reaper: Reaper;
+  readonly isIdle: (podId: string) => boolean;
+  readonly onReady: (pod: LocalPod) => void;
+  /** A process of the pod exited while nobody asked it to. */
+  readonly onCrash: (pod: LocalPod, container: string, info: ExitInfo) => void;
+}
+
+export type PodState = 'starting' | 'ready' | 'stopping' | 'exited';
+
+/**
+ * One local pod: the revision's command on its own port and, with
+ * queueProxy, a `tidegate queue-proxy` in front of it. Registered at once
+ * (not ready), probed every 5 ms until it passes, then registered ready;
+ * refreshed every second with a 5 s TTL so a pod of a dead tidegate ages out.
+ */
+export class LocalPod {
+  state: PodState = 'starting';
+  readonly address: string;
+  readonly startedAt: number;
+  private app: PodProcess | null = null;
+  private qp: PodProcess | null = null;
+  private probeTimer: Timer | null = null;
+  private heartbeat: Timer | null = null;
+  private stopped: Promise<void> | null = null;
+  private readyAt: number | null = null;
+
+  constructor(private readonly o: LocalPodOptions) {
+    this.address = `${o.host}:${o.queueProxyPort ?? o.appPort}`;
+    this.startedAt = o.clock.now();
+  }
+
+  get id(): string {
+    return this.o.id;
+  }
+
+  /** The ports this pod listens on. */
+  get ports(): number[] {
+    return this.o.queueProxyPort === null ? [this.o.appPort] : [this.o.appPort, this.o.queueProxyPort];
+  }
+
+  /** Process ids (app first), for status pages and tests. */
+  get pids(): number[] {
+    return [this.app?.pid, this.qp?.pid].filter((p): p is number => p !== undefined);
+  }
+
+  get everReady(): boolean {
+    return this.readyAt !== null;
+  }
+
+  start(): void {
+    const { revision: rev, id } = this.o;
+    const [command, ...args] = rev.command ?? [];
+    if (command === undefined) throw new Error(`revision ${rev.name} has no command`);
+    const log = this.o.logger;
+    this.app = this.spawn('app', command, args, {
+      ...process.env,
+      ...rev.env,
+      PORT: String(this.o.appPort),
+      K_REVISION: rev.name,
+      K_SERVICE: rev.service,
+      K_CONFIGURATION: rev.service,
+    });
+    if (this.o.queueProxyPort !== null) {
+      const qpArgs = [
+        this.o.cliPath, 'queue-proxy',
+        '--revision', rev.name,
+        '--upstream', `127.0.0.1:${this.o.appPort}`,
+        '--port', String(this.o.queueProxyPort),
+        '--container-concurrency', String(rev.containerConcurrency),
+        '--pod-id', id,
+        '--timeout-seconds', String(rev.timeoutSeconds),
+        '--advertise', this.address,
+      ];
+      if (rev.readinessPath !== null) qpArgs.push('--readiness-path', rev.readinessPath);
+      if (this.o.redisUrl !== null) qpArgs.push('--redis', this.o.redisUrl);
+      this.qp = this.spawn('queue-proxy', process.execPath, qpArgs, process.env);
+    }
+    log.info({ pod: id, revision: rev.name, address: this.address, pids: this.pids }, 'pod started');
+    this.register();
+    this.heartbeat = this.o.clock.setInterval(() => this.register(), HEARTBEAT_MS);
+    this.probe();
+  }
+
+  /**
+   * Out of routing first (the store), then wait until the edges have no
+   * request in flight on it (bounded by idleBoundMs), then SIGTERM and, after
+   * graceMs, SIGKILL. A queue-proxy is told first: it drains its own queue.
+   */
+  stop(idleBoundMs: number, graceMs: number): Promise<void> {
+    return (this.stopped ??= this.doStop(idleBoundMs, graceMs));
+  }
+
+  private async doStop(idleBoundMs: number, graceMs: number): Promise<void> {
+    const wasReady = this.state === 'ready';
+    if (this.state !== 'exited') this.state = 'stopping';
+    this.clearTimers();
+    await this.bounded(this.o.store.removePod(this.o.revision.name, this.o.id), STORE_BOUND_MS);
+    const deadline = this.o.clock.now() + idleBoundMs;
+    if (this.qp?.running) {
+      this.qp.signal('SIGTERM');
+      await this.bounded(this.qp.exited, idleBoundMs);
+    }
+    if (wasReady) await this.waitIdle(deadline);
+    await Promise.all([this.app?.terminate(this.o.clock, graceMs), this.qp?.terminate(this.o.clock, graceMs)]);
+    this.state = 'exited';
+    this.o.logger.info({ pod: this.o.id, revision: this.o.revision.name }, 'pod stopped');
+  }
+
+  private spawn(container: string, command: string, args: readonly string[], env: NodeJS.ProcessEnv): PodProcess {
+    const p = new PodProcess({ command, args, env, cwd: this.o.cwd, logger: this.o.logger, fields: { pod: this.o.id, container }, reaper: this.o.reaper });
+    void p.exited.then((info) => this.exitedOnItsOwn(container, info));
+    return p;
+  }
+
+  private exitedOnItsOwn(container: string, info: ExitInfo): void {
+    if (this.state === 'stopping' || this.state === 'exited') return;
+    this.state = 'exited';
+    this.clearTimers();
+    this.o.logger.warn({ pod: this.o.id, revision: this.o.revision.name, container, ...info }, 'pod process exited unexpectedly');
+    // Out of routing at once; the rest of the pod (the other process) goes too.
+    this.o.store.removePod(this.o.revision.name, this.o.id).catch(() => undefined);
+    this.stopped = Promise.all([this.app?.terminate(this.o.clock, 1000), this.qp?.terminate(this.o.clock, 1000)]).then(() => undefined);
+    this.o.onCrash(this, container, info);
+  }
+
+  private record(): PodRecord {
+    const base = { id: this.o.id, revision: this.o.revision.name, address: this.address, ready: this.state === 'ready' };
+    return this.o.queueProxyPort !== null ? { ...base, queueProxy: true } : base;
+  }
+
+  private register(): void {
+    if (this.state !== 'starting' && this.state !== 'ready') return;
+    this.o.store.registerPod(this.record(), POD_TTL_MS).catch((err: unknown) => this.o.logger.debug({ err: String(err), pod: this.o.id }, 'pod registration failed'));
+  }
+
+  private probeSpec(): ProbeSpec {
+    if (this.o.queueProxyPort !== null) {
+      return { address: this.address, path: '/', headers: { 'K-Network-Probe': 'queue' }, expectBody: 'queue', timeoutMs: PROBE_TIMEOUT_MS };
+    }
+    return { address: this.address, path: this.o.revision.readinessPath, timeoutMs: PROBE_TIMEOUT_MS };
+  }
+
+  private probe(): void {
+    if (this.state !== 'starting') return;
+    void probeOnce(this.probeSpec()).then((ok) => {
+      if (this.state !== 'starting') return;
+      if (!ok) {
+        this.probeTimer = this.o.clock.setTimeout(() => this.probe(), PROBE_INTERVAL_MS);
+        return;
+      }
+      this.state = 'ready';
+      this.readyAt = this.o.clock.now();
+      this.register();
+      this.o.logger.info({ pod: this.o.id, revision: this.o.revision.name, startupMs: this.readyAt - this.startedAt }, 'pod ready');
+      this.o.onReady(this);
+    });
+  }
+
+  private async waitIdle(deadline: number): Promise<void> {
+    while (!this.o.isIdle(this.o.id) && this.o.clock.now() < deadline) {
+      await new Promise<void>((r) => this.o.clock.setTimeout(r, IDLE_POLL_MS));
+    }
+  }
+
+  private async bounded(p: Promise<unknown>, ms: number): Promise<void> {
+    let timer: Timer | null = null;
+    await Promise.race([p.catch(() => undefined), new Promise<void>((r) => (timer = this.o.clock.setTimeout(r, ms)))]);
+    if (timer) this.o.clock.clearTimeout(timer);
+  }
+
+  private clearTimers(): void {
+    if (this.probeTimer) this.o.clock.clearTimeout(this.probeTimer);
+    if (this.heartbeat) this.o.clock.clearInterval(this.heartbeat);
+    this.probeTimer = this.heartbeat = null;
+  }
+}

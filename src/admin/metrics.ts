@@ -1,0 +1,35 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Every Prometheus metric of the edge (DESIGN.md "Metrics"), on its own registry. */
+export class EdgeMetrics {
+  readonly registry = new Registry();
+  readonly requests = new Counter({ name: 'tidegate_requests_total', help: 'Requests answered, by service, revision and status code (0 = client went away)', labelNames: ['service', 'revision', 'code'] as const, registers: [this.registry] });
+  readonly duration = new Histogram({
+    name: 'tidegate_request_duration_seconds',
+    help: 'Time from request head to the last response byte',
+    labelNames: ['service', 'revision'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+  readonly readyPods = new Gauge({ name: 'tidegate_revision_ready_pods', help: 'Ready pods per revision', labelNames: ['revision'] as const, registers: [this.registry] });
+  readonly desiredPods = new Gauge({ name: 'tidegate_revision_desired_pods', help: 'Pods the autoscaler wants per revision', labelNames: ['revision'] as const, registers: [this.registry] });
+  readonly stableConcurrency = new Gauge({ name: 'tidegate_revision_stable_concurrency', help: 'Stable-window average concurrency per revision', labelNames: ['revision'] as const, registers: [this.registry] });
+  readonly panicMode = new Gauge({ name: 'tidegate_revision_panic_mode', help: '1 while the revision is in panic mode', labelNames: ['revision'] as const, registers: [this.registry] });
+  readonly buffered = new Gauge({ name: 'tidegate_activator_buffered_requests', help: 'Requests waiting in the activator buffer', labelNames: ['revision'] as const, registers: [this.registry] });
+  readonly coldStart = new Histogram({
+    name: 'tidegate_cold_start_seconds',
+    help: 'First buffered request of a cold revision until it was released to a pod',
+    labelNames: ['revision'] as const,
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers: [this.registry],
+  });
+  readonly podInFlight = new Gauge({ name: 'tidegate_pod_inflight_requests', help: 'Requests this edge has in flight per pod', labelNames: ['revision', 'pod'] as const, registers: [this.registry] });
+  readonly queueDepth = new Gauge({ name: 'tidegate_queue_depth', help: 'Requests waiting for a pod slot (activator buffer and containerConcurrency queue)', labelNames: ['revision'] as const, registers: [this.registry] });
+  readonly configReloads = new Counter({ name: 'tidegate_config_reloads_total', help: 'Config reloads by result', labelNames: ['result'] as const, registers: [this.registry] });
+  readonly errors = new Counter({ name: 'tidegate_errors_total', help: 'Failed requests by the hop that failed them', labelNames: ['hop'] as const, registers: [this.registry] });
+  readonly retries = new Counter({ name: 'tidegate_upstream_retries_total', help: 'Idempotent requests retried on another pod after a connect failure or reset', labelNames: ['revision'] as const, registers: [this.registry] });
+
+  constructor(defaults = true) {
+    if (defaults) collectDefaultMetrics({ register: this.registry, prefix: 'tidegate_process_' });
+  }
+}

@@ -1,0 +1,67 @@
+import { randomBytes } from 'node:crypto';
+import { createLogger } from '../shared/log.js';
+import { realClock } from '../shared/clock.js';
+import type { Store } from '../store/store.js';
+import { startQueueProxy } from '../queue/sidecar.js';
+import { exitOnSignal } from '../shared/signals.js';
+
+type Values = Record<string, string | boolean | undefined>;
+
+/** A flag, else its environment variable (DESIGN.md: env mirrors flags). */
+function pick(values: Values, flag: string, env: string): string | undefined {
+  const v = values[flag];
+  if (typeof v === 'string') return v;
+  const e = process.env[env];
+  return e === undefined || e === '' ? undefined : e;
+}
+
+function int(text: string | undefined, fallback: number, name: string, min: number, max: number): number {
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(text)}`);
+  return n;
+}
+
+/**
+ * `tidegate queue-proxy`: one pod's sidecar. Serves until SIGTERM/SIGINT,
+ * then drains (probes fail at once, in-flight and queued requests finish)
+ * and exits 0.
+ */
+export async function main(values: Values): Promise<number> {
+  const revision = pick(values, 'revision', 'TIDEGATE_REVISION');
+  const upstream = pick(values, 'upstream', 'TIDEGATE_UPSTREAM');
+  let port: number, containerConcurrency: number, timeoutSeconds: number;
+  try {
+    if (!revision || !upstream) throw new Error('--revision and --upstream HOST:PORT are required');
+    if (!/^.+:\d+$/.test(upstream)) throw new Error(`--upstream must be HOST:PORT, got ${JSON.stringify(upstream)}`);
+    port = int(pick(values, 'port', 'PORT'), 8012, 'port', 0, 65535);
+    containerConcurrency = int(pick(values, 'container-concurrency', 'CONTAINER_CONCURRENCY'), 0, 'container-concurrency', 0, 1000);
+    timeoutSeconds = int(pick(values, 'timeout-seconds', 'TIMEOUT_SECONDS'), 300, 'timeout-seconds', 1, 3600);
+  } catch (err) {
+    process.stderr.write(`tidegate queue-proxy: ${(err as Error).message}\n`);
+    return 2;
+  }
+  const readinessPath = pick(values, 'readiness-path', 'READINESS_PATH') ?? null;
+  const podId = pick(values, 'pod-id', 'POD_ID') ?? `${revision}-${randomBytes(3).toString('hex')}`;
+  const advertise = pick(values, 'advertise', 'TIDEGATE_ADVERTISE');
+  const redisUrl = pick(values, 'redis', 'REDIS_URL');
+  const logger = createLogger('tidegate-queue-proxy').child({ revision, pod: podId });
+  // The store module (and ioredis) is loaded only when there is a store to talk to.
+  const store: Store | null = redisUrl ? (await import('../store/index.js')).createStore({ redisUrl, clock: realClock, logger }) : null;
+
+  const qp = await startQueueProxy({
+    revision,
+    upstream,
+    port,
+    containerConcurrency,
+    readinessPath,
+    timeoutSeconds,
+    podId,
+    store,
+    logger,
+    ...(advertise ? { advertise } : {}),
+  });
+
+  exitOnSignal(logger, () => qp.shutdown().then(() => store?.close()));
+  return -1;
+}

@@ -1,0 +1,81 @@
+/**
+ * parseConfig: YAML text → the frozen Config, or every problem in the file
+ * with its line and column. Pure: no I/O, no clock.
+ */
+import { LineCounter, parseDocument, type Node } from 'yaml';
+import type { ActivatorSettings, Config, ConfigProblem, LimitSettings } from './types.js';
+import { DEFAULT_ACTIVATOR, DEFAULT_DOMAIN, DEFAULT_LIMITS } from './defaults.js';
+import { readAutoscaler } from './autoscaling.js';
+import { deepFreeze, frozenMap } from './freeze.js';
+import { hostReason } from './names.js';
+import { readServices } from './services.js';
+import { parseDuration, parseSize } from './units.js';
+import { aBoolean, aNumber, aString, aUnit, readMap, readValue, Reporter, withRule, type Check, type Field } from './yaml-reader.js';
+
+export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: ConfigProblem[] };
+
+const TOP_KEYS = ['domain', 'tagHeaderRouting', 'autoscaler', 'activator', 'limits', 'services'] as const;
+
+function section<T extends object>(r: Reporter, field: Field | undefined, defaults: T, keys: Record<string, [keyof T, Check<number>]>): T {
+  const out = { ...defaults };
+  if (!field) return out;
+  const fields = readMap(r, field.node, field.path, Object.keys(keys), field.keyNode);
+  for (const f of fields?.values() ?? []) {
+    const spec = keys[f.key];
+    const value = spec && readValue(r, f, spec[1]);
+    if (spec && value !== undefined) (out as Record<keyof T, unknown>)[spec[0]] = value;
+  }
+  return out;
+}
+
+function readActivator(r: Reporter, field: Field | undefined): ActivatorSettings {
+  return section(r, field, DEFAULT_ACTIVATOR, {
+    'max-buffered-requests': ['maxBufferedRequests', aNumber({ min: 0, integer: true })],
+    'max-buffered-bytes': ['maxBufferedBytes', aUnit(parseSize)],
+    'buffer-timeout': ['bufferTimeoutMs', aUnit(parseDuration, { min: 0, minExclusive: true, text: 'longer than 0s' })],
+  });
+}
+
+function readLimits(r: Reporter, field: Field | undefined): LimitSettings {
+  return section(r, field, DEFAULT_LIMITS, {
+    'max-body-size': ['maxBodyBytes', aUnit(parseSize)],
+    // Below 1Ki not even a plain browser request fits.
+    'max-header-size': ['maxHeaderBytes', aUnit(parseSize, { min: 1024, text: 'at least 1Ki' })],
+  });
+}
+
+/** `file` is what problems name (as the user wrote it); `absolutePath` goes into Config.file. */
+export function parseConfig(text: string, file: string, absolutePath: string = file): ConfigResult {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const r = new Reporter(file, lines);
+  for (const err of doc.errors) r.atOffset(err.pos[0], `YAML: ${err.message}`);
+  if (doc.errors.length > 0) return { ok: false, problems: r.problems };
+
+  const root = doc.contents as Node | null;
+  const top = readMap(r, root, '', TOP_KEYS);
+  if (!top) return { ok: false, problems: r.problems };
+  const domainField = top.get('domain');
+  const domain = (domainField ? readValue(r, domainField, withRule(aString, hostReason)) : DEFAULT_DOMAIN)?.toLowerCase() ?? DEFAULT_DOMAIN;
+  const tagField = top.get('tagHeaderRouting');
+  const tagHeaderRouting = (tagField && readValue(r, tagField, aBoolean)) ?? false;
+  const autoscaler = readAutoscaler(r, top.get('autoscaler'));
+  const activator = readActivator(r, top.get('activator'));
+  const limits = readLimits(r, top.get('limits'));
+  const services = readServices(r, top.get('services'), domain, autoscaler, root);
+  if (r.problems.length > 0) return { ok: false, problems: sortProblems(r.problems) };
+
+  const revisions = frozenMap(services.flatMap((s) => s.revisions.map((rev) => [rev.name, deepFreeze(rev)] as const)));
+  const config: Config = { file: absolutePath, domain, tagHeaderRouting, autoscaler, activator, limits, services, revisions };
+  return { ok: true, config: deepFreeze(config) };
+}
+
+/** File order, so the output reads top to bottom. */
+function sortProblems(problems: ConfigProblem[]): ConfigProblem[] {
+  return problems.map((p, i) => ({ p, i })).sort((a, b) => a.p.line - b.p.line || a.p.col - b.p.col || a.i - b.i).map((x) => x.p);
+}
+
+/** FILE:LINE:COL: message — the form editors and CI annotate. */
+export function formatProblem(p: ConfigProblem): string {
+  return `${p.file}:${p.line}:${p.col}: ${p.message}`;
+}

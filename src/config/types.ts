@@ -1,0 +1,101 @@
+/**
+ * The parsed, validated, frozen configuration (DESIGN.md "Config file").
+ * Durations are milliseconds, sizes bytes. A reload swaps the whole object.
+ */
+
+/** Global autoscaler defaults: Knative's config-autoscaler keys. */
+export interface AutoscalerSettings {
+  readonly containerConcurrencyTargetDefault: number; // container-concurrency-target-default (100)
+  readonly containerConcurrencyTargetPercentage: number; // container-concurrency-target-percentage (70), as percent
+  readonly requestsPerSecondTargetDefault: number; // requests-per-second-target-default (200)
+  readonly targetBurstCapacity: number; // target-burst-capacity (211; 0 or -1 allowed)
+  readonly stableWindowMs: number; // stable-window (60s)
+  readonly panicWindowPercentage: number; // panic-window-percentage (10)
+  readonly panicThresholdPercentage: number; // panic-threshold-percentage (200)
+  readonly maxScaleUpRate: number; // max-scale-up-rate (1000)
+  readonly maxScaleDownRate: number; // max-scale-down-rate (2)
+  readonly enableScaleToZero: boolean; // enable-scale-to-zero (true)
+  readonly scaleToZeroGracePeriodMs: number; // scale-to-zero-grace-period (30s)
+  readonly scaleToZeroPodRetentionPeriodMs: number; // scale-to-zero-pod-retention-period (0s)
+  readonly scaleDownDelayMs: number; // scale-down-delay (0s)
+  readonly initialScale: number; // initial-scale (1)
+  readonly allowZeroInitialScale: boolean; // allow-zero-initial-scale (false)
+  readonly minScale: number; // min-scale (0)
+  readonly maxScale: number; // max-scale (0 = unlimited)
+  readonly activationScale: number; // activation-scale (1)
+  readonly metric: 'concurrency' | 'rps';
+  readonly metricAggregationAlgorithm: 'linear' | 'weighted-exponential';
+  readonly targetUtilizationPercentage: number; // = container-concurrency-target-percentage unless annotated
+  readonly target: number | null; // the `target` annotation, when set
+}
+
+export interface ActivatorSettings {
+  readonly maxBufferedRequests: number; // max-buffered-requests (10000)
+  readonly maxBufferedBytes: number; // max-buffered-bytes (64Mi)
+  readonly bufferTimeoutMs: number; // buffer-timeout (60s)
+}
+
+/** Limits of the edge (not in Knative; tidegate's own `limits:` section). */
+export interface LimitSettings {
+  readonly maxBodyBytes: number; // max-body-size (default 1Gi... see defaults.ts)
+  readonly maxHeaderBytes: number; // max-header-size (uWS's own limit applies too)
+}
+
+export interface KubernetesTarget {
+  readonly namespace: string;
+  readonly deployment: string;
+  readonly port: number;
+}
+
+export interface RevisionSpec {
+  readonly name: string;
+  readonly service: string;
+  /** Exactly one of command / endpoints / kubernetes is set. */
+  readonly command: readonly string[] | null;
+  readonly endpoints: readonly string[] | null; // "host:port"
+  readonly kubernetes: KubernetesTarget | null;
+  readonly env: Readonly<Record<string, string>>;
+  readonly readinessPath: string | null; // null = TCP connect probe
+  readonly containerConcurrency: number; // 0 = unlimited
+  readonly timeoutSeconds: number; // default 300
+  readonly queueProxy: boolean;
+  readonly annotations: Readonly<Record<string, string>>;
+  /** Global defaults with this revision's annotations applied. */
+  readonly autoscaling: AutoscalerSettings;
+}
+
+export interface TrafficTarget {
+  readonly revisionName: string; // resolved (latestRevision: true → the last revision listed)
+  readonly latestRevision: boolean;
+  readonly percent: number;
+  readonly tag: string | null;
+}
+
+export interface ServiceSpec {
+  readonly name: string;
+  /** `{name}.{domain}` first, then the extra `hosts`, all lower-case. */
+  readonly hosts: readonly string[];
+  readonly revisions: readonly RevisionSpec[];
+  readonly traffic: readonly TrafficTarget[];
+}
+
+export interface Config {
+  /** Absolute path of the file it came from ('' when built in code). */
+  readonly file: string;
+  readonly domain: string;
+  readonly tagHeaderRouting: boolean;
+  readonly autoscaler: AutoscalerSettings; // global defaults
+  readonly activator: ActivatorSettings;
+  readonly limits: LimitSettings;
+  readonly services: readonly ServiceSpec[];
+  /** Every revision of every service, by name (names are unique across services). */
+  readonly revisions: ReadonlyMap<string, RevisionSpec>;
+}
+
+/** One problem found in a config file, reported as FILE:LINE:COL: message. */
+export interface ConfigProblem {
+  readonly file: string;
+  readonly line: number;
+  readonly col: number;
+  readonly message: string;
+}

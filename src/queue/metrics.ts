@@ -1,0 +1,29 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * The queue-proxy's own Prometheus metrics (GET /__tidegate/metrics), on a
+ * registry of its own. Names follow the edge's (DESIGN.md "Metrics") where
+ * the concept is the same; probes and /__tidegate/ requests are not counted.
+ */
+export class QueueMetrics {
+  readonly registry = new Registry();
+  readonly requests = new Counter({ name: 'tidegate_requests_total', help: 'Requests answered by this queue-proxy, by status code (0 = client went away)', labelNames: ['revision', 'code'] as const, registers: [this.registry] });
+  readonly duration = new Histogram({
+    name: 'tidegate_request_duration_seconds',
+    help: 'Arrival (including time queued) to the last response byte',
+    labelNames: ['revision'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+  readonly inFlight = new Gauge({ name: 'tidegate_pod_inflight_requests', help: 'Requests in this pod: running in the app plus queued for a slot', labelNames: ['revision', 'pod'] as const, registers: [this.registry] });
+  readonly queueDepth = new Gauge({ name: 'tidegate_queue_depth', help: 'Requests waiting for a containerConcurrency slot', labelNames: ['revision'] as const, registers: [this.registry] });
+  readonly concurrency = new Gauge({ name: 'tidegate_pod_average_concurrency', help: 'Time-weighted average in-flight requests over the last 1 s period (what is reported to the autoscaler)', labelNames: ['revision', 'pod'] as const, registers: [this.registry] });
+  readonly proxiedConcurrency = new Gauge({ name: 'tidegate_pod_average_proxied_concurrency', help: 'The part of the average that came through the activator', labelNames: ['revision', 'pod'] as const, registers: [this.registry] });
+  readonly requestRate = new Gauge({ name: 'tidegate_pod_requests_per_second', help: 'Arrivals per second over the last 1 s period', labelNames: ['revision', 'pod'] as const, registers: [this.registry] });
+  readonly errors = new Counter({ name: 'tidegate_errors_total', help: 'Failed requests by the hop that failed them', labelNames: ['hop'] as const, registers: [this.registry] });
+  readonly ready = new Gauge({ name: 'tidegate_queue_app_ready', help: '1 once the app passed its readiness probe (0 again while draining)', labelNames: ['revision', 'pod'] as const, registers: [this.registry] });
+
+  constructor(defaults = true) {
+    if (defaults) collectDefaultMetrics({ register: this.registry, prefix: 'tidegate_process_' });
+  }
+}

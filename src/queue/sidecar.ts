@@ -1,0 +1,351 @@
+import { realClock, type Clock, type Timer } from '../shared/clock.js';
+import { silentLogger, type Logger } from '../shared/log.js';
+import { TidegateError } from '../shared/errors.js';
+import { uws, type HttpRequest, type HttpResponse, type TemplatedApp, type us_listen_socket } from '../shared/uws.js';
+import { DEFAULT_LIMITS } from '../config/defaults.js';
+import { Deadlines } from '../upstream/deadlines.js';
+import type { Exchange } from '../upstream/exchange.js';
+import { UpstreamPool } from '../upstream/pool.js';
+import type { HeadLimits } from '../upstream/request-head.js';
+import { writeError, writeText } from '../upstream/respond.js';
+import { createBreaker, type Breaker } from './breaker.js';
+import { Drain, type DrainOutcome } from './drain.js';
+import { QueueMetrics } from './metrics.js';
+import { QueuedRequest, type SlotOwner } from './queued-request.js';
+import { AppReadiness } from './readiness.js';
+import { Registration, type PodRegistry } from './registration.js';
+import { RequestStats, type RequestStatsReport } from './request-stats.js';
+
+export interface QueueProxyOptions {
+  readonly revision: string;
+  /** The app, "host:port". */
+  readonly upstream: string;
+  /** 0 picks a free port (tests). */
+  readonly port: number;
+  /** Listen address (default 0.0.0.0). */
+  readonly host?: string;
+  /** 0 = no limit (no breaker). */
+  readonly containerConcurrency: number;
+  /** HTTP readiness path of the app; null = TCP connect. */
+  readonly readinessPath: string | null;
+  /** Whole-request deadline (queue included) → 504; also bounds the drain. */
+  readonly timeoutSeconds: number;
+  readonly podId: string;
+  /** "host:port" the edges reach this queue-proxy at (default 127.0.0.1:<port>). */
+  readonly advertise?: string;
+  /** Where to register and report stats; null = stats only in the metrics. */
+  readonly store: PodRegistry | null;
+  readonly clock?: Clock;
+  readonly logger?: Logger;
+  readonly limits?: HeadLimits;
+  /** Stats period and registration heartbeat (Knative: 1 s). */
+  readonly periodMs?: number;
+  /** Registration TTL: a queue-proxy that stops heartbeating disappears after this. */
+  readonly ttlMs?: number;
+  /** Collect Node's default process metrics (off in tests that run many). */
+  readonly processMetrics?: boolean;
+}
+
+export interface QueueProxyHandle {
+  readonly port: number;
+  readonly podId: string;
+  readonly advertise: string;
+  readonly metrics: QueueMetrics;
+  /** The app passed its probe and no drain has begun. */
+  ready(): boolean;
+  /** Requests in flight plus queued. */
+  active(): number;
+  /** SIGTERM behaviour: fail probes, finish the work in hand, stop; resolves with how the drain ended. */
+  shutdown(): Promise<DrainOutcome>;
+}
+
+const PREFIX = '/__tidegate/';
+
+/**
+ * The per-pod sidecar: a uWS server in front of one app. Handler order is
+ * Knative's: probes and its own endpoints first (never forwarded, never
+ * counted), then stats (before the breaker, so queued requests count as
+ * concurrency), the containerConcurrency breaker, the request deadline, and
+ * the shared upstream Exchange to the app.
+ */
+class QueueProxy implements SlotOwner {
+  readonly stats: RequestStats;
+  readonly metrics: QueueMetrics;
+  readonly drain: Drain;
+  readonly readiness: AppReadiness;
+  private readonly breaker: Breaker | null;
+  private readonly pool: UpstreamPool;
+  private readonly deadlines: Deadlines;
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  private readonly limits: HeadLimits;
+  private readonly timeoutMs: number;
+  private inFlight = 0;
+  private registration: Registration | null = null;
+  private ticker: Timer | null = null;
+  private listenSocket: us_listen_socket | null = null;
+  private readonly app: TemplatedApp;
+  private byCode = new Map<number, { inc(): void }>();
+  private readonly durationChild: { observe(v: number): void };
+  private readonly queueDepthChild: { set(v: number): void };
+
+  constructor(readonly opts: QueueProxyOptions) {
+    this.clock = opts.clock ?? realClock;
+    this.log = opts.logger ?? silentLogger;
+    this.limits = opts.limits ?? DEFAULT_LIMITS;
+    this.timeoutMs = opts.timeoutSeconds * 1000;
+    this.stats = new RequestStats(this.clock.now(), opts.periodMs ?? 1000);
+    this.metrics = new QueueMetrics(opts.processMetrics ?? true);
+    this.breaker = createBreaker(opts.containerConcurrency);
+    this.pool = new UpstreamPool(opts.upstream, { clock: this.clock });
+    this.deadlines = new Deadlines(this.clock);
+    this.drain = new Drain(this.clock, () => this.inFlight);
+    this.readiness = new AppReadiness({
+      address: opts.upstream,
+      path: opts.readinessPath,
+      clock: this.clock,
+      onReady: () => this.onAppReady(),
+    });
+    this.durationChild = this.metrics.duration.labels(opts.revision);
+    this.queueDepthChild = this.metrics.queueDepth.labels(opts.revision);
+    this.app = uws.App().any('/*', this.handle);
+  }
+
+  async start(): Promise<{ port: number; advertise: string }> {
+    const host = this.opts.host ?? '0.0.0.0';
+    const port = await new Promise<number>((resolve, reject) => {
+      this.app.listen(host, this.opts.port, (s) => {
+        if (!s) return reject(new Error(`queue-proxy cannot listen on ${host}:${this.opts.port} (in use?)`));
+        this.listenSocket = s;
+        resolve(uws.us_socket_local_port(s));
+      });
+    });
+    const advertise = this.opts.advertise ?? `127.0.0.1:${port}`;
+    if (this.opts.store !== null) {
+      this.registration = new Registration(this.opts.store, { id: this.opts.podId, revision: this.opts.revision, address: advertise }, this.log, this.opts.ttlMs ?? 3000);
+      // Known at once (not ready), so an actuator waiting for this pod sees it.
+      await this.registration.publish(false);
+    }
+    this.ticker = this.clock.setInterval(() => this.tick(), this.opts.periodMs ?? 1000);
+    this.ticker.unref?.();
+    this.readiness.start();
+    this.log.info({ port, advertise, upstream: this.opts.upstream, revision: this.opts.revision, pod: this.opts.podId, containerConcurrency: this.opts.containerConcurrency }, 'queue-proxy listening');
+    return { port, advertise };
+  }
+
+  get ready(): boolean {
+    return this.readiness.ready && !this.drain.draining;
+  }
+
+  get active(): number {
+    return this.inFlight;
+  }
+
+  // ---- the handler chain ----
+
+  private handle = (res: HttpResponse, req: HttpRequest): void => {
+    // 1. Probes and health: answered here, never counted, never forwarded.
+    if (req.getHeader('k-network-probe') === 'queue') {
+      this.answerProbe(res);
+      return;
+    }
+    const url = req.getUrl();
+    if (url.startsWith(PREFIX)) {
+      this.answerOwn(res, url.slice(PREFIX.length));
+      return;
+    }
+    const now = this.clock.now();
+    let ex: QueuedRequest;
+    try {
+      ex = new QueuedRequest(res, req, this.limits, this, this.deadlines, now);
+    } catch (err) {
+      const e = err instanceof TidegateError ? err : new TidegateError('TG_ERR_BAD_REQUEST', String(err));
+      this.metrics.errors.labels(e.hop).inc();
+      this.countCode(e.status);
+      writeError(res, e);
+      return;
+    }
+    // 2. Stats, before the breaker: queued requests count as concurrency (as in Knative).
+    this.inFlight++;
+    this.stats.requestIn(now, ex.proxied);
+    // 3. The deadline runs from arrival, so time spent queued counts against it.
+    if (this.timeoutMs > 0) this.deadlines.add(ex, this.timeoutMs);
+    // 4. Breaker.
+    const b = this.breaker;
+    if (b === null) {
+      this.forward(ex);
+    } else if (b.tryAcquire()) {
+      ex.holdsSlot = true;
+      this.forward(ex);
+    } else if (b.enqueue(ex)) {
+      this.queueDepthChild.set(b.queued);
+    } else {
+      ex.fail(new TidegateError('TG_ERR_QUEUE_FULL', `pending request queue full: ${b.inFlight} running and ${b.queued} queued (containerConcurrency ${b.capacity})`));
+    }
+  };
+
+  /** 5. The app. */
+  private forward(ex: QueuedRequest): void {
+    ex.forward(this.pool, this.timeoutMs);
+  }
+
+  private answerProbe(res: HttpResponse): void {
+    if (this.drain.draining) return writeText(res, 503, 'shutting down');
+    if (this.readiness.ready) return writeText(res, 200, 'queue');
+    // Not ready yet: answer with the probe running now (shared by every caller), ≤ 100 ms.
+    let aborted = false;
+    res.onAborted(() => (aborted = true));
+    void this.readiness.check().then((ok) => {
+      if (aborted) return;
+      if (this.drain.draining) writeText(res, 503, 'shutting down');
+      else writeText(res, ok ? 200 : 503, ok ? 'queue' : 'not ready');
+    });
+  }
+
+  private answerOwn(res: HttpResponse, what: string): void {
+    if (what === 'healthz') return writeText(res, 200, 'ok');
+    if (what === 'readyz') return writeText(res, this.ready ? 200 : 503, this.ready ? 'ready' : this.drain.draining ? 'shutting down' : 'not ready');
+    if (what !== 'metrics') return writeText(res, 404, `no such queue-proxy endpoint /__tidegate/${what}\n`);
+    let aborted = false;
+    res.onAborted(() => (aborted = true));
+    this.refreshGauges();
+    this.metrics.registry.metrics().then(
+      (text) => {
+        if (!aborted) writeText(res, 200, text, this.metrics.registry.contentType);
+      },
+      (err: unknown) => {
+        if (!aborted) writeText(res, 500, `metrics failed: ${String(err)}\n`);
+      },
+    );
+  }
+
+  // ---- SlotOwner / ExchangeOwner ----
+
+  granted(req: QueuedRequest): void {
+    if (this.breaker) this.queueDepthChild.set(this.breaker.queued);
+    // A slot freed by a deadline sweep can land on a request whose own deadline
+    // has passed too: do not send it to the app. Its entry, later in the same
+    // sweep, answers 504 (this never recurses through release → grant → fail).
+    if (this.timeoutMs > 0 && req.deadline <= this.clock.now()) {
+      req.expiredInQueue = true;
+      return;
+    }
+    this.forward(req);
+  }
+
+  exchangeDone(ex: Exchange): void {
+    const q = ex as QueuedRequest;
+    const b = this.breaker;
+    if (b !== null) {
+      if (q.bQueue !== null) b.cancel(q);
+      else if (q.holdsSlot) {
+        q.holdsSlot = false;
+        b.release(); // may grant (and forward) the next queued request right here
+      }
+      this.queueDepthChild.set(b.queued);
+    }
+    const now = this.clock.now();
+    this.inFlight--;
+    this.stats.requestOut(now, q.proxied);
+    this.countCode(q.status);
+    this.durationChild.observe((now - q.startedAt) / 1000);
+    if (q.error) {
+      this.metrics.errors.labels(q.error.hop).inc();
+      if (q.error.status >= 500) this.log.warn({ url: q.head.url, hop: q.error.hop, status: q.error.status, err: q.error.message }, 'request failed');
+    }
+    this.drain.requestEnded();
+  }
+
+  upstreamFailed(ex: Exchange, err: TidegateError, retryable: boolean): void {
+    // One app, so no other pod to try; but a reset on a reused keep-alive
+    // connection is usually the app closing it idle, and worth one retry.
+    if (retryable && ex.attempts < 2 && err.code === 'TG_ERR_UPSTREAM_RESET') {
+      ex.forward(this.pool, this.timeoutMs);
+      return;
+    }
+    ex.fail(err);
+  }
+
+  // ---- periodic work ----
+
+  private tick(): void {
+    const now = this.clock.now();
+    const r = this.stats.report(now);
+    this.setStatGauges(r);
+    const reg = this.registration;
+    if (reg === null) return;
+    void reg.publish(this.ready);
+    void reg.report({ revision: this.opts.revision, pod: this.opts.podId, time: now, ...r });
+  }
+
+  private onAppReady(): void {
+    this.log.info({ upstream: this.opts.upstream }, 'app is ready');
+    if (!this.drain.draining) void this.registration?.publish(true, true);
+  }
+
+  private setStatGauges(r: RequestStatsReport): void {
+    const { revision, podId } = this.opts;
+    this.metrics.concurrency.labels(revision, podId).set(r.concurrency);
+    this.metrics.proxiedConcurrency.labels(revision, podId).set(r.proxiedConcurrency);
+    this.metrics.requestRate.labels(revision, podId).set(r.requests);
+  }
+
+  private refreshGauges(): void {
+    const { revision, podId } = this.opts;
+    this.metrics.inFlight.labels(revision, podId).set(this.inFlight);
+    this.metrics.ready.labels(revision, podId).set(this.ready ? 1 : 0);
+    this.queueDepthChild.set(this.breaker?.queued ?? 0);
+  }
+
+  private countCode(status: number): void {
+    let c = this.byCode.get(status);
+    if (c === undefined) this.byCode.set(status, (c = this.metrics.requests.labels(this.opts.revision, String(status))));
+    c.inc();
+  }
+
+  // ---- shutdown ----
+
+  private shutdownPromise: Promise<DrainOutcome> | null = null;
+
+  shutdown(): Promise<DrainOutcome> {
+    return (this.shutdownPromise ??= this.doShutdown());
+  }
+
+  private async doShutdown(): Promise<DrainOutcome> {
+    // Probes fail from this instant (drain.draining); requests are still served.
+    const drained = this.drain.begin(this.timeoutMs > 0 ? this.timeoutMs : 300_000);
+    this.log.info({ inFlight: this.inFlight, queued: this.breaker?.queued ?? 0 }, 'draining: probes fail, finishing in-flight and queued requests');
+    this.readiness.stop();
+    const unready = this.registration?.publish(false, true);
+    const outcome = await drained;
+    if (outcome === 'timeout') this.log.warn({ inFlight: this.inFlight }, 'drain timed out; closing with requests unfinished');
+    if (this.listenSocket) uws.us_listen_socket_close(this.listenSocket);
+    this.listenSocket = null;
+    if (this.ticker) this.clock.clearInterval(this.ticker);
+    this.ticker = null;
+    await unready;
+    if (this.registration) {
+      await this.registration.report({ revision: this.opts.revision, pod: this.opts.podId, time: this.clock.now(), ...this.stats.report(this.clock.now()) });
+      await this.registration.remove();
+    }
+    this.deadlines.close();
+    this.pool.close();
+    this.log.info({ outcome }, 'queue-proxy stopped');
+    return outcome;
+  }
+}
+
+/** Starts a queue-proxy; it serves until shutdown() (the bin calls it on SIGTERM/SIGINT). */
+export async function startQueueProxy(opts: QueueProxyOptions): Promise<QueueProxyHandle> {
+  const qp = new QueueProxy(opts);
+  const { port, advertise } = await qp.start();
+  return {
+    port,
+    podId: opts.podId,
+    advertise,
+    metrics: qp.metrics,
+    ready: () => qp.ready,
+    active: () => qp.active,
+    shutdown: () => qp.shutdown(),
+  };
+}

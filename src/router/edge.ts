@@ -1,0 +1,276 @@
+import type { Config } from '../config/types.js';
+import type { Clock } from '../shared/clock.js';
+import type { Logger } from '../shared/log.js';
+import { TidegateError } from '../shared/errors.js';
+import type { HttpRequest, HttpResponse } from '../shared/uws.js';
+import type { PodStat, PodRecord, RevisionStatus } from '../store/store.js';
+import type { EdgeMetrics } from '../admin/metrics.js';
+import { Deadlines } from '../upstream/deadlines.js';
+import { Exchange, type ExchangeOwner } from '../upstream/exchange.js';
+import { writeError } from '../upstream/respond.js';
+import { WaiterBase } from '../activator/waiter.js';
+import { RouteTable } from './route-table.js';
+import { RevisionRuntime, type Slot } from './revision-runtime.js';
+import type { PodHandle } from './pod-handle.js';
+
+export interface EdgeOptions {
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly metrics: EdgeMetrics;
+  /** Tells the autoscaler a revision has demand now (fire and forget). */
+  readonly poke: (revision: string) => void;
+  readonly random?: () => number;
+}
+
+/** A request waiting in a revision's buffer (the activator): only cold or saturated paths allocate one. */
+class BufferedRequest extends WaiterBase<PodHandle> {
+  constructor(
+    readonly edge: Edge,
+    readonly ex: Exchange,
+    readonly rev: RevisionRuntime,
+  ) {
+    super(Math.max(0, ex.head.contentLength));
+  }
+
+  grant(slot: Slot): void {
+    this.edge.released(this, slot);
+  }
+
+  reject(err: TidegateError): void {
+    this.ex.route = null;
+    this.ex.fail(err);
+  }
+}
+
+/**
+ * The data-plane handler: Host → route → revision → pod, through the
+ * revision's throttler (containerConcurrency per pod, and the activator
+ * buffer when no pod has room), then the upstream exchange. It also owns
+ * each exchange's ending: counters released, metrics, retries.
+ */
+export class Edge implements ExchangeOwner {
+  private table: RouteTable<RevisionRuntime> | null = null;
+  private revisions = new Map<string, RevisionRuntime>();
+  private config: Config | null = null;
+  private readonly deadlines: Deadlines;
+  private readonly random: () => number;
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  private readonly metrics: EdgeMetrics;
+  private inFlight = 0;
+  private edgeIndex = 0;
+  private edgeCount = 1;
+  private draining: (() => void) | null = null;
+  /** Stop taking new requests (graceful shutdown). */
+  closed = false;
+
+  constructor(private opts: EdgeOptions) {
+    this.clock = opts.clock;
+    this.log = opts.logger;
+    this.metrics = opts.metrics;
+    this.random = opts.random ?? Math.random;
+    this.deadlines = new Deadlines(opts.clock);
+  }
+
+  /** Swaps in a new config: one new route table, revision runtimes kept by name. */
+  setConfig(config: Config): void {
+    const next = new Map<string, RevisionRuntime>();
+    for (const spec of config.revisions.values()) {
+      let rt = this.revisions.get(spec.name);
+      if (rt) rt.reconfigure(spec, config.activator);
+      else {
+        const name = spec.name;
+        rt = new RevisionRuntime(spec, config.activator, this.clock, () => this.onFirstQueued(name), this.random);
+        rt.throttler.setEdges(this.edgeIndex, this.edgeCount);
+      }
+      next.set(spec.name, rt);
+    }
+    const table = new RouteTable(config, (spec) => next.get(spec.name)!);
+    for (const [name, rt] of this.revisions) {
+      if (next.has(name)) continue;
+      rt.throttler.rejectAll(new TidegateError('TG_ERR_NO_ROUTE', `revision ${name} was removed from the config`));
+      rt.close();
+    }
+    this.revisions = next;
+    this.table = table;
+    this.config = config;
+  }
+
+  /** This edge is number `index` of `count` sharing the pods (Knative's activator subsetting). */
+  setEdges(index: number, count: number): void {
+    this.edgeIndex = index;
+    this.edgeCount = count;
+    for (const rt of this.revisions.values()) rt.throttler.setEdges(index, count);
+  }
+
+  revision(name: string): RevisionRuntime | undefined {
+    return this.revisions.get(name);
+  }
+
+  allRevisions(): IterableIterator<RevisionRuntime> {
+    return this.revisions.values();
+  }
+
+  /** Pods (ready or not) and the autoscaler's status for one revision, from the store view. */
+  updateRevision(name: string, pods: readonly PodRecord[], status: RevisionStatus | null): void {
+    const rt = this.revisions.get(name);
+    if (!rt) return;
+    rt.setPods(pods);
+    rt.activatorInPath = rt.readyPods === 0 || (status?.activatorInPath ?? true);
+  }
+
+  get requestsInFlight(): number {
+    return this.inFlight;
+  }
+
+  /** The uWS handler for every data-plane request. */
+  handle = (res: HttpResponse, req: HttpRequest): void => {
+    if (this.table === null || this.config === null) {
+      writeError(res, new TidegateError('TG_ERR_SHUTTING_DOWN', 'no configuration loaded yet'));
+      return;
+    }
+    let ex: Exchange;
+    try {
+      ex = new Exchange(res, req, this.config.limits, this, this.deadlines, this.clock.now());
+    } catch (err) {
+      const e = err instanceof TidegateError ? err : new TidegateError('TG_ERR_BAD_REQUEST', String(err));
+      this.metrics.errors.labels(e.hop).inc();
+      this.log.debug({ err: e.message, code: e.code }, 'request refused');
+      writeError(res, e);
+      return;
+    }
+    this.inFlight++;
+    if (this.closed) {
+      ex.fail(new TidegateError('TG_ERR_SHUTTING_DOWN', 'tidegate is shutting down'));
+      return;
+    }
+    const rev = this.table.lookup(ex.head.host, this.config.tagHeaderRouting ? ex.head.tag : '', this.random);
+    if (rev === null) {
+      ex.fail(new TidegateError('TG_ERR_NO_ROUTE', `no service for host ${JSON.stringify(ex.head.host)}`));
+      return;
+    }
+    ex.route = rev;
+    const slot = rev.throttler.tryAcquire();
+    if (slot !== null) {
+      this.dispatch(ex, rev, slot, false);
+      return;
+    }
+    this.buffer(ex, rev);
+  };
+
+  private buffer(ex: Exchange, rev: RevisionRuntime): void {
+    const w = new BufferedRequest(this, ex, rev);
+    const now = this.clock.now();
+    if (rev.readyPods === 0 && rev.throttler.queued === 0) rev.coldSince = now;
+    if (!rev.throttler.enqueue(w)) {
+      ex.fail(new TidegateError('TG_ERR_BUFFER_FULL', `revision ${rev.name} has ${rev.throttler.queued} requests (${rev.throttler.queuedBytes} body bytes) buffered; try again`));
+      return;
+    }
+    ex.slot = w; // while buffered, `slot` is the buffer entry so an abort can cancel it
+    ex.viaActivator = true;
+    rev.activatorStats.requestIn(now, false);
+  }
+
+  /** A buffered request got a pod slot. */
+  released(w: BufferedRequest, slot: Slot): void {
+    const { ex, rev } = w;
+    const now = this.clock.now();
+    if (rev.coldSince > 0) {
+      // One sample per cold start: from the first buffered request to its release.
+      this.metrics.coldStart.labels(rev.name).observe((now - rev.coldSince) / 1000);
+      rev.coldSince = 0;
+    }
+    ex.addResponseHeader('x-tidegate-cold-start', String(now - w.enqueuedAt));
+    this.dispatch(ex, rev, slot, true);
+  }
+
+  private dispatch(ex: Exchange, rev: RevisionRuntime, slot: Slot, viaActivator: boolean): void {
+    const pod = slot.pod;
+    ex.slot = slot;
+    ex.pod = pod;
+    pod.inFlight++;
+    if (!viaActivator) pod.stats.requestIn(this.clock.now(), false);
+    ex.forward(pod.pool, rev.timeoutMs, viaActivator ? rev.extraHeaders : '');
+  }
+
+  // ---- ExchangeOwner ----
+
+  exchangeDone(ex: Exchange): void {
+    this.inFlight--;
+    const rev = ex.route as RevisionRuntime | null;
+    const now = this.clock.now();
+    if (rev !== null) {
+      const held = ex.slot;
+      if (held instanceof BufferedRequest) {
+        // Ended while still buffered (client abort, timeout): leave the queue.
+        rev.throttler.cancel(held);
+      } else if (held !== null) {
+        this.releaseSlot(rev, held as Slot, ex.pod as PodHandle, now, ex.viaActivator);
+      }
+      if (ex.viaActivator) rev.activatorStats.requestOut(now, false);
+      rev.observe(this.metrics, ex.status, (now - ex.startedAt) / 1000);
+    } else {
+      this.metrics.requests.labels('', '', String(ex.status)).inc();
+    }
+    if (ex.error) {
+      this.metrics.errors.labels(ex.error.hop).inc();
+      if (ex.error.status >= 500) this.log.warn({ host: ex.head.host, url: ex.head.url, revision: rev?.name, hop: ex.error.hop, status: ex.error.status, err: ex.error.message }, 'request failed');
+    }
+    ex.pod = ex.slot = null;
+    if (this.inFlight === 0 && this.draining) this.draining();
+  }
+
+  upstreamFailed(ex: Exchange, err: TidegateError, retryable: boolean): void {
+    const rev = ex.route as RevisionRuntime;
+    const failed = ex.slot as Slot;
+    const viaActivator = ex.viaActivator;
+    this.releaseSlot(rev, failed, ex.pod as PodHandle, this.clock.now(), viaActivator);
+    ex.pod = ex.slot = null;
+    if (retryable && ex.attempts < 2) {
+      const next = rev.throttler.tryAcquire(failed);
+      if (next !== null) {
+        this.metrics.retries.labels(rev.name).inc();
+        this.log.info({ revision: rev.name, pod: failed.id, retryPod: next.id, err: err.message }, 'retrying on another pod');
+        this.dispatch(ex, rev, next, viaActivator);
+        return;
+      }
+    }
+    ex.fail(err);
+  }
+
+  private releaseSlot(rev: RevisionRuntime, slot: Slot, pod: PodHandle, now: number, viaActivator: boolean): void {
+    pod.inFlight--;
+    if (!viaActivator) pod.stats.requestOut(now, false);
+    rev.throttler.release(slot);
+  }
+
+  private onFirstQueued(revision: string): void {
+    this.opts.poke(revision);
+  }
+
+  /** Appends this edge's per-pod and buffer stats for the last period. */
+  collectStats(edgeId: string): PodStat[] {
+    const now = this.clock.now();
+    const out: PodStat[] = [];
+    for (const rt of this.revisions.values()) rt.report(now, edgeId, out);
+    return out;
+  }
+
+  /** Resolves when no request is in flight (or at once). */
+  drained(): Promise<void> {
+    if (this.inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.draining = resolve;
+    });
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const rt of this.revisions.values()) rt.throttler.rejectAll(new TidegateError('TG_ERR_SHUTTING_DOWN', 'tidegate is shutting down'));
+    this.deadlines.close();
+  }
+
+  closePools(): void {
+    for (const rt of this.revisions.values()) rt.close();
+  }
+}

@@ -1,0 +1,118 @@
+import type { RevisionSpec, ActivatorSettings } from '../config/types.js';
+import type { Clock } from '../shared/clock.js';
+import type { PodRecord, PodStat } from '../store/store.js';
+import { RevisionThrottler } from '../activator/throttler.js';
+import type { PodSlot } from '../activator/pod-slot.js';
+import { RequestStats } from '../queue/request-stats.js';
+import { PodHandle } from './pod-handle.js';
+import type { EdgeMetrics } from '../admin/metrics.js';
+
+interface Counting {
+  inc(): void;
+}
+interface Observing {
+  observe(v: number): void;
+}
+
+/**
+ * Everything the edge keeps per revision across config reloads: its ready
+ * pods (with their pools and stats), the throttler that enforces
+ * containerConcurrency and holds the activator buffer, and the stats of
+ * requests that waited in that buffer.
+ */
+export class RevisionRuntime {
+  spec: RevisionSpec;
+  readonly throttler: RevisionThrottler<PodHandle>;
+  private pods = new Map<string, PodHandle>();
+  /** Requests that went through the activator buffer, counted from arrival to end. */
+  readonly activatorStats = new RequestStats();
+  /** The autoscaler's verdict: EBC < 0 or no ready pod (true until known). */
+  activatorInPath = true;
+  /** When the buffer last went from empty to non-empty while no pod was ready (cold start), else 0. */
+  coldSince = 0;
+  timeoutMs: number;
+  readonly extraHeaders = 'k-proxy-request: activator\r\n';
+  // prom-client children cached per status code: labels() hashes its arguments on every call.
+  private byCode = new Map<number, Counting>();
+  private duration: Observing | null = null;
+
+  constructor(spec: RevisionSpec, activator: ActivatorSettings, clock: Clock, onFirstQueued: () => void, random: () => number) {
+    this.spec = spec;
+    this.timeoutMs = spec.timeoutSeconds * 1000;
+    this.throttler = new RevisionThrottler<PodHandle>({
+      containerConcurrency: spec.containerConcurrency,
+      maxQueued: activator.maxBufferedRequests,
+      maxQueuedBytes: activator.maxBufferedBytes,
+      timeoutMs: activator.bufferTimeoutMs,
+      clock,
+      random,
+      onFirstQueued,
+    });
+  }
+
+  get name(): string {
+    return this.spec.name;
+  }
+
+  get service(): string {
+    return this.spec.service;
+  }
+
+  reconfigure(spec: RevisionSpec, activator: ActivatorSettings): void {
+    this.spec = spec;
+    this.timeoutMs = spec.timeoutSeconds * 1000;
+    this.throttler.reconfigure({
+      containerConcurrency: spec.containerConcurrency,
+      maxQueued: activator.maxBufferedRequests,
+      maxQueuedBytes: activator.maxBufferedBytes,
+      timeoutMs: activator.bufferTimeoutMs,
+    });
+  }
+
+  /** Replaces the ready set from the store view; pods that stay keep their pool and counters. */
+  setPods(records: readonly PodRecord[]): void {
+    const next = new Map<string, PodHandle>();
+    for (const r of records) {
+      if (!r.ready) continue;
+      const old = this.pods.get(r.id);
+      next.set(r.id, old && old.address === r.address ? old : new PodHandle(r));
+    }
+    for (const [id, old] of this.pods) if (next.get(id) !== old) old.pool.close();
+    this.pods = next;
+    this.throttler.setPods([...next.values()]);
+  }
+
+  get readyPods(): number {
+    return this.pods.size;
+  }
+
+  podHandles(): IterableIterator<PodHandle> {
+    return this.pods.values();
+  }
+
+  /** Per-pod stats for the pods whose stats the edge reports (no queue-proxy), plus the buffer's. */
+  report(now: number, edgeId: string, out: PodStat[]): void {
+    for (const pod of this.pods.values()) {
+      const r = pod.stats.report(now);
+      if (pod.queueProxy) continue;
+      out.push({ revision: this.name, pod: pod.id, time: now, ...r });
+    }
+    const a = this.activatorStats.report(now);
+    if (a.concurrency > 0 || a.requests > 0) out.push({ revision: this.name, pod: `activator:${edgeId}`, time: now, ...a });
+  }
+
+  /** Counts one answered request in the metrics. */
+  observe(metrics: EdgeMetrics, status: number, seconds: number): void {
+    let c = this.byCode.get(status);
+    if (c === undefined) this.byCode.set(status, (c = metrics.requests.labels(this.service, this.name, String(status))));
+    c.inc();
+    (this.duration ??= metrics.duration.labels(this.service, this.name)).observe(seconds);
+  }
+
+  close(): void {
+    for (const pod of this.pods.values()) pod.pool.close();
+    this.pods.clear();
+  }
+}
+
+export type Slot = PodSlot<PodHandle>;

@@ -1,0 +1,25 @@
+/**
+ * A traffic split as a 100-slot table: percent p of a target fills p slots,
+ * so a pick is one random index and one array read (no allocation, no loop).
+ */
+export class WeightedPick<T> {
+  private slots: T[];
+
+  constructor(targets: readonly { readonly value: T; readonly percent: number }[]) {
+    this.slots = [];
+    for (const t of targets) for (let i = 0; i < t.percent; i++) this.slots.push(t.value);
+    if (this.slots.length !== 100) throw new Error(`traffic percents add up to ${this.slots.length}, not 100`);
+  }
+
+  /** `random` returns [0, 1). */
+  pick(random: () => number): T {
+    return this.slots[(random() * 100) | 0]!;
+  }
+
+  /** The targets with their share, for /status and tests. */
+  shares(): Map<T, number> {
+    const m = new Map<T, number>();
+    for (const v of this.slots) m.set(v, (m.get(v) ?? 0) + 1);
+    return m;
+  }
+}

@@ -1,0 +1,57 @@
+/**
+ * Every error tidegate turns into a response or an exit, with a stable code.
+ * Only the HTTP edges (router, queue-proxy) map these to statuses; the
+ * `hop` is what the client sees in the X-Tidegate-Error header.
+ */
+export const ERRORS = {
+  TG_ERR_NO_ROUTE: { status: 404, hop: 'router-no-route' },
+  TG_ERR_BAD_REQUEST: { status: 400, hop: 'edge-bad-request' },
+  TG_ERR_SMUGGLING: { status: 400, hop: 'edge-smuggling' },
+  TG_ERR_HEADERS_TOO_LARGE: { status: 431, hop: 'edge-headers-too-large' },
+  TG_ERR_BODY_TOO_LARGE: { status: 413, hop: 'edge-body-too-large' },
+  TG_ERR_UPSTREAM_REFUSED: { status: 502, hop: 'upstream-refused' },
+  TG_ERR_UPSTREAM_RESET: { status: 502, hop: 'upstream-reset' },
+  TG_ERR_UPSTREAM_PROTOCOL: { status: 502, hop: 'upstream-protocol' },
+  TG_ERR_NO_PODS: { status: 503, hop: 'router-no-pods' },
+  TG_ERR_UPSTREAM_TIMEOUT: { status: 504, hop: 'upstream-timeout' },
+  TG_ERR_BUFFER_FULL: { status: 503, hop: 'activator-buffer-full' },
+  TG_ERR_BUFFER_TIMEOUT: { status: 504, hop: 'activator-timeout' },
+  TG_ERR_QUEUE_FULL: { status: 503, hop: 'queue-proxy-queue-full' },
+  TG_ERR_QUEUE_TIMEOUT: { status: 504, hop: 'queue-proxy-timeout' },
+  TG_ERR_SHUTTING_DOWN: { status: 503, hop: 'edge-shutting-down' },
+  TG_ERR_CONFIG: { status: 500, hop: 'config' },
+  TG_ERR_UWS_FALLBACK: { status: 500, hop: 'startup' },
+  /** The shared store (Redis) is unreachable; callers fail static, never a client response. */
+  TG_ERR_STORE_UNAVAILABLE: { status: 503, hop: 'store-unavailable' },
+} as const;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export class TidegateError extends Error {
+  readonly status: number;
+  readonly hop: string;
+
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'TidegateError';
+    this.status = ERRORS[code].status;
+    this.hop = ERRORS[code].hop;
+  }
+}
+
+/** Status line text for the statuses tidegate produces itself. */
+export const STATUS_TEXT: Readonly<Record<number, string>> = {
+  200: 'OK',
+  400: 'Bad Request',
+  404: 'Not Found',
+  413: 'Payload Too Large',
+  431: 'Request Header Fields Too Large',
+  500: 'Internal Server Error',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+  504: 'Gateway Timeout',
+};

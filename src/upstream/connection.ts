@@ -1,0 +1,147 @@
+import type net from 'node:net';
+import { TidegateError } from '../shared/errors.js';
+import { ResponseParser, type ResponseSink } from './response-parser.js';
+import type { UpstreamPool } from './pool.js';
+
+/** The side that uses a connection for one request at a time (an Exchange). */
+export interface ConnectionUser extends ResponseSink {
+  /** The socket failed or closed before the response completed. */
+  onConnectionError(err: TidegateError, gotResponseBytes: boolean): void;
+  /** The socket's write buffer drained (request-body backpressure). */
+  onUpstreamDrain(): void;
+  /** Runs `fn` with the client's writes corked, so one upstream read makes one client write. */
+  cork(fn: () => void): void;
+}
+
+/** Request bytes queued in a socket beyond which the client is paused. */
+const MAX_QUEUED = 256 * 1024;
+
+const NULL_SINK: ResponseSink = { onResponseHead() {}, onResponseBody() {}, onResponseEnd() {} };
+
+/**
+ * One keep-alive socket to an upstream, carrying one request at a time.
+ * Response bytes go straight from the socket's buffers to the user through
+ * the parser; nothing is copied.
+ */
+export class UpstreamConnection {
+  private parser = new ResponseParser(NULL_SINK);
+  private user: ConnectionUser | null = null;
+  private gotBytes = false;
+  private lastError: NodeJS.ErrnoException | null = null;
+  private dead = false;
+  private data: Buffer | null = null;
+  /** Created once per connection: feeds `this.data` to the parser inside the user's cork. */
+  private readonly feedData = (): void => {
+    try {
+      this.parser.feed(this.data!);
+    } catch (err) {
+      this.feedError = err;
+    }
+  };
+  private feedError: unknown = null;
+  /** Requests served so far: a failure on a reused connection may be a keep-alive race. */
+  uses = 0;
+  /** While idle in its pool: when it must no longer be reused (epoch ms). */
+  idleUntil = 0;
+
+  constructor(
+    readonly socket: net.Socket,
+    private pool: UpstreamPool,
+  ) {
+    socket.on('data', (data: Buffer) => this.onData(data));
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      this.lastError = err;
+    });
+    socket.on('close', () => this.onClose());
+    socket.on('drain', () => this.user?.onUpstreamDrain());
+  }
+
+  /** Starts a request: writes its head (and a body chunk if given). */
+  start(user: ConnectionUser, head: string, isHead: boolean): boolean {
+    this.user = user;
+    this.gotBytes = false;
+    this.uses++;
+    this.parser.sink = user;
+    this.parser.expect(isHead);
+    this.socket.write(head, 'latin1');
+    return this.socket.writableLength < MAX_QUEUED;
+  }
+
+  /**
+   * Writes and says whether the caller may keep writing. Node's write()
+   * answers false for any chunk above its 16 KiB high-water mark even when the
+   * kernel took it all at once; pausing the client then costs a pause/resume
+   * round per request body. What matters is what is still queued.
+   */
+  write(chunk: Buffer | string): boolean {
+    this.socket.write(chunk);
+    return this.socket.writableLength < MAX_QUEUED;
+  }
+
+  pause(): void {
+    this.socket.pause();
+  }
+
+  resume(): void {
+    this.socket.resume();
+  }
+
+  get responseDone(): boolean {
+    return this.parser.done;
+  }
+
+  /** The user is finished with the connection: back to the pool, or closed. */
+  finish(reusable: boolean, idleTimeoutMs: number): void {
+    this.user = null;
+    this.parser.sink = NULL_SINK;
+    if (reusable && !this.dead && this.parser.done) {
+      this.socket.resume();
+      this.pool.release(this, idleTimeoutMs);
+    } else this.destroy();
+  }
+
+  destroy(): void {
+    if (this.dead) return;
+    this.dead = true;
+    this.user = null;
+    this.socket.destroy();
+    this.pool.forget(this);
+  }
+
+  private onData(data: Buffer): void {
+    const user = this.user;
+    if (!user) {
+      // Bytes on an idle connection belong to no request: the peer is confused.
+      this.destroy();
+      return;
+    }
+    this.gotBytes = true;
+    this.data = data;
+    user.cork(this.feedData);
+    this.data = null;
+    if (this.feedError !== null) {
+      const err = this.feedError;
+      this.feedError = null;
+      this.user = null;
+      this.destroy();
+      this.data = null;
+      user.onConnectionError(err instanceof TidegateError ? err : new TidegateError('TG_ERR_UPSTREAM_PROTOCOL', err instanceof Error ? err.message : 'unparseable response'), true);
+    }
+  }
+
+  private onClose(): void {
+    this.data = null;
+    const user = this.user;
+    this.dead = true;
+    this.pool.forget(this);
+    if (!user) return;
+    if (this.parser.eof()) return; // an until-close body ended normally
+    this.user = null;
+    const code = this.lastError?.code;
+    const err =
+      code === 'ECONNREFUSED'
+        ? new TidegateError('TG_ERR_UPSTREAM_REFUSED', `connection to ${this.pool.address} refused`)
+        : new TidegateError('TG_ERR_UPSTREAM_RESET', `connection to ${this.pool.address} ${code ? `failed (${code})` : 'closed'} before the response completed`);
+    user.onConnectionError(err, this.gotBytes);
+  }
+}

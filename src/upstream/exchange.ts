@@ -1,0 +1,314 @@
+import type { HttpRequest, HttpResponse } from '../shared/uws.js';
+import { TidegateError } from '../shared/errors.js';
+import type { Deadlined, Deadlines } from './deadlines.js';
+import type { UpstreamConnection, ConnectionUser } from './connection.js';
+import type { UpstreamPool } from './pool.js';
+import { BodyMode, type ResponseHead } from './response-parser.js';
+import { readRequestHead, type HeadLimits, type RequestHead } from './request-head.js';
+import { connectionTokens, dropHeader } from './hop-by-hop.js';
+import { writeError } from './respond.js';
+
+/** Who started an exchange and hears how it ends (the edge, the queue-proxy). */
+export interface ExchangeOwner {
+  /** Called exactly once per exchange, whatever the outcome (the status is in ex.status; 0 = client went away). */
+  exchangeDone(ex: Exchange): void;
+  /**
+   * The upstream failed before sending any response byte. `retryable` is
+   * true when the request can safely be sent again (idempotent, no body
+   * consumed). The owner calls ex.forward() on another pod or ex.fail(err).
+   */
+  upstreamFailed(ex: Exchange, err: TidegateError, retryable: boolean): void;
+}
+
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
+/** Request-body bytes held in memory while no upstream is attached, before the client socket is paused. */
+const MAX_HELD_BODY = 64 * 1024;
+
+/**
+ * One client request on a uWS connection, from its head to the last byte of
+ * the response: it streams the request body to an upstream connection and
+ * the response back, both ways with backpressure, and answers every failure
+ * with a status and X-Tidegate-Error.
+ */
+export class Exchange implements ConnectionUser, Deadlined {
+  readonly head: RequestHead;
+  /** Final status sent to the client (0 while unknown or if the client went away). */
+  status = 0;
+  readonly startedAt: number;
+  /** For the owner: the pod serving this exchange, its throttler slot (or buffer entry), its route. */
+  pod: unknown = null;
+  slot: unknown = null;
+  route: unknown = null;
+  attempts = 0;
+  /** Went through the activator buffer (the edge counts it there, and tells the pod). */
+  viaActivator = false;
+  aborted = false;
+  private extraResponseHeaders: string[] | null = null;
+  private finished = false;
+  private headSent = false;
+  private conn: UpstreamConnection | null = null;
+  private pool: UpstreamPool | null = null;
+  private bodyDone: boolean;
+  private bodyReceived = 0;
+  private held: Buffer[] | null = null;
+  private heldBytes = 0;
+  private paused = false;
+  private mode = BodyMode.None;
+  private total = 0;
+  private pending: Buffer | null = null;
+  private pendingOffset = 0;
+  private keepAliveMs = 4000;
+  private upstreamReusable = false;
+  // Deadlined links
+  deadline = 0;
+  dPrev: Deadlined | null = null;
+  dNext: Deadlined | null = null;
+  dList: null | { head: Deadlined | null; tail: Deadlined | null } = null;
+
+  /** Must run synchronously inside the uWS handler. Throws TidegateError for refused requests. */
+  constructor(
+    readonly res: HttpResponse,
+    req: HttpRequest,
+    private limits: HeadLimits,
+    private owner: ExchangeOwner,
+    private deadlines: Deadlines,
+    now: number,
+  ) {
+    this.head = readRequestHead(res, req, limits);
+    this.startedAt = now;
+    this.bodyDone = !this.head.chunked && this.head.contentLength <= 0;
+    res.onAborted(() => this.onClientAbort());
+    if (!this.bodyDone) res.onData((chunk, isLast) => this.onClientData(chunk, isLast));
+  }
+
+  get responseStarted(): boolean {
+    return this.headSent;
+  }
+
+  /** Bytes of request body declared or seen so far (for buffer accounting). */
+  get bodyBytes(): number {
+    return Math.max(this.head.contentLength, this.bodyReceived, 0);
+  }
+
+  /**
+   * Sends the request to a pool's upstream. `extraHeaders` are full header
+   * lines added for this hop (e.g. "k-proxy-request: activator\r\n").
+   */
+  forward(pool: UpstreamPool, timeoutMs: number, extraHeaders = ''): void {
+    if (this.finished) return;
+    this.attempts++;
+    this.pool = pool;
+    const conn = pool.acquire();
+    this.conn = conn;
+    const h = this.head;
+    if (this.dList === null && timeoutMs > 0) this.deadlines.add(this, timeoutMs);
+    let ok = conn.start(this, `${h.method} ${h.url} HTTP/1.1\r\n${h.headerBlock}${extraHeaders}\r\n`, h.method === 'HEAD');
+    if (this.held !== null) {
+      for (const chunk of this.held) ok = this.writeBody(chunk);
+      this.held = null;
+      this.heldBytes = 0;
+    }
+    if (this.bodyDone && this.head.chunked) ok = conn.write('0\r\n\r\n');
+    if (!ok) this.pauseClient();
+    else if (this.paused) this.resumeClient();
+  }
+
+  /** A header tidegate adds to the upstream's response (e.g. X-Tidegate-Cold-Start). */
+  addResponseHeader(name: string, value: string): void {
+    (this.extraResponseHeaders ??= []).push(name, value);
+  }
+
+  /** Answers with tidegate's own error (or closes the client connection if the response already began). */
+  fail(err: TidegateError): void {
+    if (this.finished) return;
+    this.error = err;
+    if (!this.aborted) {
+      if (this.headSent) {
+        this.status = this.status || err.status;
+        this.res.close();
+      } else {
+        this.status = err.status;
+        writeError(this.res, err);
+      }
+    }
+    this.finish(false);
+  }
+
+  /** The last error this exchange failed with, for the owner's log line. */
+  error: TidegateError | null = null;
+
+  // ---- request body (client → upstream) ----
+
+  private onClientData(ab: ArrayBuffer, isLast: boolean): void {
+    if (this.finished) return;
+    const n = ab.byteLength;
+    this.bodyReceived += n;
+    if (this.bodyReceived > this.limits.maxBodyBytes) {
+      this.fail(new TidegateError('TG_ERR_BODY_TOO_LARGE', `request body exceeds the ${this.limits.maxBodyBytes}-byte limit`));
+      return;
+    }
+    if (isLast) this.bodyDone = true;
+    if (n > 0) {
+      // uWS reuses the chunk's memory after this callback: copy it.
+      const chunk = Buffer.allocUnsafe(n);
+      chunk.set(new Uint8Array(ab));
+      if (this.conn === null) {
+        (this.held ??= []).push(chunk);
+        this.heldBytes += n;
+        if (this.heldBytes >= MAX_HELD_BODY) this.pauseClient();
+      } else if (!this.writeBody(chunk)) this.pauseClient();
+    }
+    if (isLast && this.conn !== null && this.head.chunked) this.conn.write('0\r\n\r\n');
+  }
+
+  private writeBody(chunk: Buffer): boolean {
+    const conn = this.conn!;
+    if (!this.head.chunked) return conn.write(chunk);
+    conn.write(`${chunk.length.toString(16)}\r\n`);
+    conn.write(chunk);
+    return conn.write('\r\n');
+  }
+
+  private pauseClient(): void {
+    if (!this.paused && !this.aborted && !this.bodyDone) {
+      this.paused = true;
+      this.res.pause();
+    }
+  }
+
+  private resumeClient(): void {
+    if (this.paused && !this.aborted) {
+      this.paused = false;
+      this.res.resume();
+    }
+  }
+
+  onUpstreamDrain(): void {
+    this.resumeClient();
+  }
+
+  cork(fn: () => void): void {
+    if (this.aborted) fn();
+    else this.res.cork(fn);
+  }
+
+  // ---- response (upstream → client); these run inside cork() ----
+
+  onResponseHead(head: ResponseHead): void {
+    if (this.aborted) return;
+    this.headSent = true;
+    this.status = head.status;
+    this.mode = head.bodyMode;
+    this.total = head.contentLength;
+    this.upstreamReusable = head.keepAlive;
+    const res = this.res;
+    const hs = head.headers;
+    let tokens: Set<string> | null = null;
+    for (let i = 0; i < hs.length; i += 2) if (hs[i] === 'connection') tokens = connectionTokens(hs[i + 1]!);
+    {
+      res.writeStatus(`${head.status} ${head.reason}`);
+      for (let i = 0; i < hs.length; i += 2) {
+        const name = hs[i]!;
+        // uWS writes its own Content-Length and Date.
+        if (name === 'content-length' || name === 'date' || dropHeader(name, tokens)) {
+          if (name === 'keep-alive') this.keepAliveMs = keepAliveHint(hs[i + 1]!);
+          continue;
+        }
+        res.writeHeader(name, hs[i + 1]!);
+      }
+      const extra = this.extraResponseHeaders;
+      if (extra !== null) for (let i = 0; i < extra.length; i += 2) res.writeHeader(extra[i]!, extra[i + 1]!);
+      if (head.bodyMode === BodyMode.None) {
+        if (this.head.method === 'HEAD' || head.status === 204 || head.status === 304) res.endWithoutBody(this.head.method === 'HEAD' && head.contentLength >= 0 ? head.contentLength : undefined);
+        else res.end();
+      }
+    }
+  }
+
+  onResponseBody(chunk: Buffer): void {
+    if (this.aborted) return;
+    const res = this.res;
+    if (this.mode === BodyMode.Length) {
+      const offset = res.getWriteOffset();
+      if (!res.tryEnd(chunk, this.total)[0]) {
+        this.pending = chunk;
+        this.pendingOffset = offset;
+        this.conn?.pause();
+        res.onWritable((off) => this.onClientWritable(off));
+      }
+      return;
+    }
+    if (!res.write(chunk)) {
+      this.conn?.pause();
+      res.onWritable(() => {
+        this.conn?.resume();
+        return true;
+      });
+    }
+  }
+
+  private onClientWritable(offset: number): boolean {
+    const chunk = this.pending;
+    if (chunk === null || this.aborted) return true;
+    const [ok, done] = this.res.tryEnd(chunk.subarray(offset - this.pendingOffset), this.total);
+    if (ok || done) {
+      this.pending = null;
+      if (!done) this.conn?.resume();
+      else if (this.conn?.responseDone) this.complete();
+    }
+    return ok;
+  }
+
+  onResponseEnd(): void {
+    if (this.aborted) return;
+    if (this.mode === BodyMode.Chunked || this.mode === BodyMode.UntilClose) this.res.end();
+    // With a pending tryEnd chunk, the response completes once it drains.
+    if (this.pending === null) this.complete();
+  }
+
+  private complete(): void {
+    this.finish(this.upstreamReusable && this.bodyDone);
+  }
+
+  onConnectionError(err: TidegateError, gotResponseBytes: boolean): void {
+    this.conn = null;
+    if (this.finished) return;
+    if (!gotResponseBytes && !this.headSent) {
+      const retryable = IDEMPOTENT.has(this.head.method) && this.head.contentLength <= 0 && !this.head.chunked && !this.aborted;
+      this.owner.upstreamFailed(this, err, retryable);
+      return;
+    }
+    this.fail(err);
+  }
+
+  onDeadline(): void {
+    this.conn?.destroy();
+    this.conn = null;
+    this.fail(new TidegateError('TG_ERR_UPSTREAM_TIMEOUT', `no complete response within the revision's timeout`));
+  }
+
+  private onClientAbort(): void {
+    this.aborted = true;
+    if (this.finished) return;
+    this.finish(false);
+  }
+
+  private finish(reusable: boolean): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.deadlines.remove(this);
+    const conn = this.conn;
+    this.conn = null;
+    if (conn) conn.finish(reusable && !this.aborted, this.keepAliveMs);
+    this.held = null;
+    this.pending = null;
+    if (this.aborted) this.status = 0;
+    this.owner.exchangeDone(this);
+  }
+}
+
+/** "timeout=5, max=100" → idle time to keep a connection (a second under the peer's). */
+function keepAliveHint(value: string): number {
+  const m = /timeout=(\d+)/i.exec(value);
+  return m ? Math.max(0, Number(m[1]) * 1000 - 1000) : 4000;
+}

@@ -1,0 +1,162 @@
+import type { HttpRequest, HttpResponse } from '../shared/uws.js';
+import { TidegateError } from '../shared/errors.js';
+import { connectionTokens, dropHeader } from './hop-by-hop.js';
+import { parseContentLength } from './response-parser.js';
+
+/** What tidegate keeps of a client request head after validating it. */
+export interface RequestHead {
+  method: string;
+  /** Path and query exactly as the client sent them. */
+  url: string;
+  /** Host header, port stripped, lower-case ('' when absent). */
+  host: string;
+  /** Value of one request header the router consults (Knative-Serving-Tag), '' when absent. */
+  tag: string;
+  /** Header lines for the upstream ("name: value\r\n"…), hop-by-hop removed, X-Forwarded-* and Forwarded added. */
+  headerBlock: string;
+  /** -1: no body; >= 0: Content-Length. */
+  contentLength: number;
+  chunked: boolean;
+  /** The K-Proxy-Request / K-Network-Probe headers ('' when absent): the queue-proxy looks at them. */
+  proxyRequest: string;
+  networkProbe: string;
+}
+
+export interface HeadLimits {
+  readonly maxHeaderBytes: number;
+  readonly maxBodyBytes: number;
+}
+
+// The uWS forEach callback is a constant function writing into this scratch
+// state, so capturing headers allocates no closure per request.
+const names: string[] = [];
+const values: string[] = [];
+let headerBytes = 0;
+function collect(name: string, value: string): void {
+  names.push(name);
+  values.push(value);
+  headerBytes += name.length + value.length + 4;
+}
+
+/**
+ * Reads and validates a uWS request head; must run synchronously inside the
+ * uWS handler. Throws TidegateError for requests that must be refused:
+ * smuggling shapes (400), header limit (431), declared body over the limit (413).
+ */
+export function readRequestHead(res: HttpResponse, req: HttpRequest, limits: HeadLimits, forwardedProto = 'http'): RequestHead {
+  names.length = 0;
+  values.length = 0;
+  headerBytes = 0;
+  req.forEach(collect);
+  const method = req.getCaseSensitiveMethod();
+  const query = req.getQuery();
+  const url = query ? `${req.getUrl()}?${query}` : req.getUrl();
+  if (headerBytes + url.length > limits.maxHeaderBytes) {
+    throw new TidegateError('TG_ERR_HEADERS_TOO_LARGE', `request headers of ${headerBytes + url.length} bytes exceed the ${limits.maxHeaderBytes}-byte limit`);
+  }
+
+  let hostHeader = '';
+  let tag = '';
+  let contentLength = -1;
+  let chunked = false;
+  let tokens: Set<string> | null = null;
+  let xff = '';
+  let forwarded = '';
+  let proxyRequest = '';
+  let networkProbe = '';
+  let hosts = 0;
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i]!;
+    const value = values[i]!;
+    switch (name) {
+      case 'host':
+        hostHeader = value;
+        hosts++;
+        break;
+      case 'content-length': {
+        const n = parseContentLength(value.trim());
+        if (n < 0) throw new TidegateError('TG_ERR_SMUGGLING', `bad Content-Length ${JSON.stringify(value)}`);
+        if (contentLength >= 0 && contentLength !== n) throw new TidegateError('TG_ERR_SMUGGLING', 'conflicting Content-Length headers');
+        contentLength = n;
+        break;
+      }
+      case 'transfer-encoding':
+        if (chunked || value.trim().toLowerCase() !== 'chunked') {
+          throw new TidegateError('TG_ERR_SMUGGLING', `unsupported Transfer-Encoding ${JSON.stringify(value)}`);
+        }
+        chunked = true;
+        break;
+      case 'connection':
+        tokens = connectionTokens(value);
+        break;
+      case 'x-forwarded-for':
+        xff = xff ? `${xff}, ${value}` : value;
+        break;
+      case 'forwarded':
+        forwarded = forwarded ? `${forwarded}, ${value}` : value;
+        break;
+      case 'knative-serving-tag':
+        tag = value;
+        break;
+      case 'k-proxy-request':
+        proxyRequest = value;
+        break;
+      case 'k-network-probe':
+        networkProbe = value;
+        break;
+    }
+  }
+  if (chunked && contentLength >= 0) throw new TidegateError('TG_ERR_SMUGGLING', 'both Content-Length and Transfer-Encoding');
+  if (hosts > 1) throw new TidegateError('TG_ERR_BAD_REQUEST', 'more than one Host header');
+  if (contentLength > limits.maxBodyBytes) {
+    throw new TidegateError('TG_ERR_BODY_TOO_LARGE', `Content-Length ${contentLength} exceeds the ${limits.maxBodyBytes}-byte body limit`);
+  }
+
+  let block = '';
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i]!;
+    if (dropHeader(name, tokens) || name === 'x-forwarded-for' || name === 'forwarded' || name === 'expect') continue;
+    if (name === 'x-forwarded-proto' || name === 'x-forwarded-host') continue; // replaced below
+    block += `${name}: ${values[i]}\r\n`;
+  }
+  const client = clientAddress(res);
+  block += `x-forwarded-for: ${xff ? `${xff}, ${client}` : client}\r\n`;
+  block += `x-forwarded-proto: ${forwardedProto}\r\n`;
+  if (hostHeader) block += `x-forwarded-host: ${hostHeader}\r\n`;
+  const me = `for=${client.includes(':') ? `"[${client}]"` : client};proto=${forwardedProto}${hostHeader ? `;host=${hostHeader}` : ''}`;
+  block += `forwarded: ${forwarded ? `${forwarded}, ${me}` : me}\r\n`;
+  if (chunked) block += 'transfer-encoding: chunked\r\n';
+
+  return {
+    method,
+    url,
+    host: stripPort(hostHeader).toLowerCase(),
+    tag,
+    headerBlock: block,
+    contentLength,
+    chunked,
+    proxyRequest,
+    networkProbe,
+  };
+}
+
+function clientAddress(res: HttpResponse): string {
+  const text = Buffer.from(res.getRemoteAddressAsText()).toString('latin1');
+  return text.startsWith('0000:0000:0000:0000:0000:ffff:') ? ipv4FromMapped(text) : text;
+}
+
+function ipv4FromMapped(text: string): string {
+  const hex = text.slice(30).replace(':', '');
+  const n = parseInt(hex, 16);
+  return `${(n >>> 24) & 255}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+}
+
+/** "Example.com:8080" → "Example.com"; "[::1]:80" → "[::1]". */
+export function stripPort(host: string): string {
+  if (host.startsWith('[')) {
+    const end = host.indexOf(']');
+    return end > 0 ? host.slice(0, end + 1) : host;
+  }
+  const colon = host.indexOf(':');
+  return colon >= 0 ? host.slice(0, colon) : host;
+}

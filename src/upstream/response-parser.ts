@@ -1,0 +1,246 @@
+import { TidegateError } from '../shared/errors.js';
+
+/** How the body of a response is delimited. */
+export const enum BodyMode {
+  None = 0,
+  Length = 1,
+  Chunked = 2,
+  UntilClose = 3,
+}
+
+export interface ResponseHead {
+  status: number;
+  reason: string;
+  /** name, value, name, value… with names lower-cased; hop-by-hop headers still included. */
+  headers: string[];
+  bodyMode: BodyMode;
+  contentLength: number; // -1 unless bodyMode = Length
+  keepAlive: boolean;
+}
+
+/** What a parser reports to. Body chunks are views of the fed buffers. */
+export interface ResponseSink {
+  onResponseHead(head: ResponseHead): void;
+  onResponseBody(chunk: Buffer): void;
+  onResponseEnd(): void;
+}
+
+const enum State {
+  Head,
+  Length,
+  ChunkSize,
+  ChunkData,
+  ChunkDataEnd,
+  Trailers,
+  UntilClose,
+  Done,
+}
+
+const MAX_HEAD = 64 * 1024;
+const MAX_CHUNK_LINE = 4096;
+
+/**
+ * An incremental HTTP/1.x response parser for one connection: feed() it
+ * socket data, it calls the sink. One parser serves many responses in a row
+ * (keep-alive); call expect() before each request.
+ */
+export class ResponseParser {
+  private state = State.Done;
+  private pending: Buffer | null = null;
+  private remaining = 0;
+  private noBody = false;
+
+  constructor(public sink: ResponseSink) {}
+
+  /** Prepares for the response to the next request (HEAD requests have no body). */
+  expect(isHead: boolean): void {
+    this.state = State.Head;
+    this.pending = null;
+    this.noBody = isHead;
+  }
+
+  get done(): boolean {
+    return this.state === State.Done;
+  }
+
+  /** True when the response has begun (any byte after the head) or completed. */
+  get inBody(): boolean {
+    return this.state !== State.Head && this.state !== State.Done;
+  }
+
+  /** The connection closed: ends an until-close body, else it is an error. */
+  eof(): boolean {
+    if (this.state === State.UntilClose) {
+      this.state = State.Done;
+      this.sink.onResponseEnd();
+      return true;
+    }
+    return this.state === State.Done;
+  }
+
+  /** Feeds bytes; returns how many were consumed (the rest belong to no request). */
+  feed(data: Buffer): number {
+    let buf = data;
+    if (this.pending !== null) {
+      buf = Buffer.concat([this.pending, data]);
+      this.pending = null;
+    }
+    let pos = 0;
+    const len = buf.length;
+    while (pos < len) {
+      switch (this.state) {
+        case State.Head: {
+          const end = buf.indexOf('\r\n\r\n', pos, 'latin1');
+          if (end < 0) {
+            if (len - pos > MAX_HEAD) throw protocol('response head larger than 64 KiB');
+            this.pending = buf.subarray(pos);
+            return len;
+          }
+          this.parseHead(buf.toString("latin1", pos, end));
+          pos = end + 4;
+          break;
+        }
+        case State.Length: {
+          const n = Math.min(this.remaining, len - pos);
+          this.remaining -= n;
+          const chunk = buf.subarray(pos, pos + n);
+          pos += n;
+          if (this.remaining === 0) this.state = State.Done;
+          this.sink.onResponseBody(chunk);
+          if (this.state === State.Done) this.sink.onResponseEnd();
+          break;
+        }
+        case State.ChunkSize: {
+          const end = buf.indexOf(0x0d, pos);
+          if (end < 0 || end + 1 >= len) {
+            if (len - pos > MAX_CHUNK_LINE) throw protocol('chunk size line too long');
+            this.pending = buf.subarray(pos);
+            return len;
+          }
+          if (buf[end + 1] !== 0x0a) throw protocol('bad chunk size line');
+          const size = parseChunkSize(buf.toString("latin1", pos, end));
+          pos = end + 2;
+          if (size === 0) this.state = State.Trailers;
+          else {
+            this.remaining = size;
+            this.state = State.ChunkData;
+          }
+          break;
+        }
+        case State.ChunkData: {
+          const n = Math.min(this.remaining, len - pos);
+          this.remaining -= n;
+          const chunk = buf.subarray(pos, pos + n);
+          pos += n;
+          if (this.remaining === 0) this.state = State.ChunkDataEnd;
+          this.sink.onResponseBody(chunk);
+          break;
+        }
+        case State.ChunkDataEnd: {
+          if (len - pos < 2) {
+            this.pending = buf.subarray(pos);
+            return len;
+          }
+          if (buf[pos] !== 0x0d || buf[pos + 1] !== 0x0a) throw protocol('missing CRLF after chunk data');
+          pos += 2;
+          this.state = State.ChunkSize;
+          break;
+        }
+        case State.Trailers: {
+          // Trailer fields are dropped (they are hop-by-hop for a proxy that re-chunks).
+          const end = buf.indexOf('\r\n', pos, 'latin1');
+          if (end < 0) {
+            if (len - pos > MAX_HEAD) throw protocol('trailers too large');
+            this.pending = buf.subarray(pos);
+            return len;
+          }
+          const empty = end === pos;
+          pos = end + 2;
+          if (empty) {
+            this.state = State.Done;
+            this.sink.onResponseEnd();
+          }
+          break;
+        }
+        case State.UntilClose: {
+          const chunk = pos === 0 ? buf : buf.subarray(pos);
+          pos = len;
+          this.sink.onResponseBody(chunk);
+          break;
+        }
+        case State.Done:
+          return pos;
+      }
+    }
+    return pos;
+  }
+
+  private parseHead(text: string): void {
+    const lines = text.split('\r\n');
+    const statusLine = lines[0] ?? '';
+    // "HTTP/1.1 200 OK"
+    if (!statusLine.startsWith('HTTP/1.') || statusLine.charCodeAt(8) !== 32) throw protocol(`bad status line ${JSON.stringify(statusLine.slice(0, 64))}`);
+    const http10 = statusLine.charCodeAt(7) === 48; // '0'
+    const status = Number(statusLine.slice(9, 12));
+    if (!(status >= 100 && status <= 999)) throw protocol(`bad status code in ${JSON.stringify(statusLine.slice(0, 64))}`);
+    const reason = statusLine.slice(13);
+    const headers: string[] = [];
+    let contentLength = -1;
+    let chunked = false;
+    let keepAlive = !http10;
+    for (let i = 1; i < lines.length; i++) {
+      const line = lines[i]!;
+      const colon = line.indexOf(':');
+      if (colon <= 0) throw protocol(`bad header line ${JSON.stringify(line.slice(0, 64))}`);
+      const name = line.slice(0, colon).toLowerCase();
+      const value = line.slice(colon + 1).trim();
+      if (name === 'content-length') {
+        const n = parseContentLength(value);
+        if (n < 0 || (contentLength >= 0 && contentLength !== n)) throw protocol('bad or conflicting Content-Length');
+        contentLength = n;
+      } else if (name === 'transfer-encoding') {
+        chunked = /(^|,)\s*chunked\s*$/i.test(value);
+      } else if (name === 'connection') {
+        const v = value.toLowerCase();
+        if (v.includes('close')) keepAlive = false;
+        else if (v.includes('keep-alive')) keepAlive = true;
+      }
+      headers.push(name, value);
+    }
+    if (status < 200 && status !== 101) {
+      // Interim response (100 Continue, 103 Early Hints): skip it, the real head follows.
+      return;
+    }
+    let bodyMode: BodyMode;
+    if (this.noBody || status === 204 || status === 304 || status === 101) bodyMode = BodyMode.None;
+    else if (chunked) bodyMode = BodyMode.Chunked;
+    else if (contentLength >= 0) bodyMode = contentLength === 0 ? BodyMode.None : BodyMode.Length;
+    else {
+      bodyMode = BodyMode.UntilClose;
+      keepAlive = false;
+    }
+    if (chunked && contentLength >= 0) contentLength = -1; // RFC 9112 §6.3: chunked wins
+    this.state = bodyMode === BodyMode.None ? State.Done : bodyMode === BodyMode.Length ? State.Length : bodyMode === BodyMode.Chunked ? State.ChunkSize : State.UntilClose;
+    this.remaining = contentLength;
+    this.sink.onResponseHead({ status, reason, headers, bodyMode, contentLength: bodyMode === BodyMode.Length ? contentLength : -1, keepAlive });
+    if (this.state === State.Done) this.sink.onResponseEnd();
+  }
+}
+
+function protocol(message: string): TidegateError {
+  return new TidegateError('TG_ERR_UPSTREAM_PROTOCOL', message);
+}
+
+/** Strict decimal Content-Length; -1 when malformed. */
+export function parseContentLength(value: string): number {
+  if (value.length === 0 || value.length > 15 || !/^\d+$/.test(value)) return -1;
+  return Number(value);
+}
+
+/** Hex chunk size, extensions ignored; throws on anything else. */
+export function parseChunkSize(line: string): number {
+  const semi = line.indexOf(';');
+  const hex = (semi >= 0 ? line.slice(0, semi) : line).trim();
+  if (hex.length === 0 || hex.length > 12 || !/^[0-9a-fA-F]+$/.test(hex)) throw protocol(`bad chunk size ${JSON.stringify(line.slice(0, 32))}`);
+  return parseInt(hex, 16);
+}

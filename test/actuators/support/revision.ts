@@ -1,0 +1,56 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { AutoscalerSettings, RevisionSpec } from '../../../src/config/types.js';
+
+export const FIXTURE_APP = path.resolve('test/fixtures/app.js');
+
+/** A local revision running the fixture app; override what the test is about. */
+export function localRevision(over: Partial<RevisionSpec> = {}): RevisionSpec {
+  return {
+    name: 'app-00001',
+    service: 'app',
+    command: [process.execPath, FIXTURE_APP],
+    endpoints: null,
+    kubernetes: null,
+    env: {},
+    readinessPath: null,
+    containerConcurrency: 0,
+    timeoutSeconds: 30,
+    queueProxy: false,
+    annotations: {},
+    // The actuators never read the autoscaling settings.
+    autoscaling: {} as AutoscalerSettings,
+    ...over,
+  };
+}
+
+/** Resolves when cond() holds, polling every 10 ms; rejects after timeoutMs. */
+export async function until(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** True while the process exists and is not a zombie. */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  // A zombie (exited, not yet reaped by whoever adopted it) still answers kill 0.
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true;
+  }
+}
+
+/** GET http://address/path, resolving the status and body. */
+export async function get(address: string, urlPath: string): Promise<{ status: number; body: string }> {
+  const res = await fetch(`http://${address}${urlPath}`);
+  return { status: res.status, body: await res.text() };
+}

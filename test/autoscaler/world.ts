@@ -1,0 +1,113 @@
+/**
+ * Test doubles for the runner: a recording Actuator (the autoscaler's
+ * consumer-side interface) whose pods register in the Store and turn ready
+ * after a delay, and a fake edge that reports a revision's load every
+ * second split over its ready pods (or as buffered activator demand when
+ * none is ready), poking the autoscaler when demand meets no ready pod.
+ */
+import type { Actuator } from '../../src/actuators/actuator.js';
+import { parseConfig } from '../../src/config/load.js';
+import type { Config, RevisionSpec } from '../../src/config/types.js';
+import type { Clock, Timer } from '../../src/shared/clock.js';
+import type { Store } from '../../src/store/store.js';
+
+export function config(yaml: string): Config {
+  const r = parseConfig(yaml, 'test.yaml');
+  if (!r.ok) throw new Error(r.problems.map((p) => `${p.line}:${p.col}: ${p.message}`).join('\n'));
+  return r.config;
+}
+
+export interface ScaleCall {
+  readonly at: number;
+  readonly by: string;
+  readonly revision: string;
+  readonly count: number;
+  /** Ready pods when the call was made. */
+  readonly ready: number;
+}
+
+export class RecordingActuator implements Actuator {
+  private readonly counts = new Map<string, number>();
+  private readonly pods = new Map<string, { id: string; ready: boolean; timer: Timer }[]>();
+  private seq = 0;
+
+  constructor(
+    private readonly store: Store,
+    private readonly clock: Clock,
+    readonly calls: ScaleCall[],
+    readonly name = 'actuator',
+    private readonly startDelayMs = 1000,
+  ) {}
+
+  async scale(rev: RevisionSpec, count: number): Promise<void> {
+    const list = this.pods.get(rev.name) ?? [];
+    this.pods.set(rev.name, list);
+    this.calls.push({ at: this.clock.now(), by: this.name, revision: rev.name, count, ready: list.filter((p) => p.ready).length });
+    this.counts.set(rev.name, count);
+    while (list.length < count) {
+      const pod = { id: `${rev.name}-${this.name}-${++this.seq}`, ready: false, timer: null as unknown as Timer };
+      const address = `127.0.0.1:${10000 + this.seq}`;
+      await this.store.registerPod({ id: pod.id, revision: rev.name, address, ready: false }, 1e9);
+      pod.timer = this.clock.setTimeout(() => {
+        pod.ready = true;
+        void this.store.registerPod({ id: pod.id, revision: rev.name, address, ready: true }, 1e9);
+      }, this.startDelayMs);
+      list.push(pod);
+    }
+    while (list.length > count) {
+      const pod = list.pop();
+      if (!pod) break;
+      this.clock.clearTimeout(pod.timer);
+      await this.store.removePod(rev.name, pod.id);
+    }
+  }
+
+  currentScale(revision: string): number {
+    return this.counts.get(revision) ?? 0;
+  }
+
+  ready(revision: string): number {
+    return (this.pods.get(revision) ?? []).filter((p) => p.ready).length;
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+export class FakeEdge {
+  load = 0;
+  reporting = true;
+  private readonly timer: Timer;
+
+  constructor(
+    private readonly store: Store,
+    private readonly clock: Clock,
+    private readonly revision: string,
+  ) {
+    this.timer = clock.setInterval(() => void this.report(), 1000);
+  }
+
+  /** New demand: with no ready pod the edge buffers it and pokes the autoscaler. */
+  async arrive(load: number): Promise<void> {
+    this.load = load;
+    const ready = (await this.store.listPods(this.revision)).filter((p) => p.ready);
+    if (load > 0 && ready.length === 0) await this.store.poke(this.revision);
+  }
+
+  private async report(): Promise<void> {
+    if (!this.reporting) return;
+    const now = this.clock.now();
+    const ready = (await this.store.listPods(this.revision)).filter((p) => p.ready);
+    const base = { revision: this.revision, time: now, requests: 0, proxiedConcurrency: 0, proxiedRequests: 0 };
+    if (ready.length === 0) {
+      if (this.load > 0) await this.store.reportStats([{ ...base, pod: 'activator:edge', concurrency: this.load }]);
+      return;
+    }
+    await this.store.reportStats(ready.map((p) => ({ ...base, pod: p.id, concurrency: this.load / ready.length })));
+  }
+
+  stop(): void {
+    this.clock.clearInterval(this.timer);
+  }
+}

@@ -1,0 +1,21 @@
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config/load.js';
+import { BENCH_HOST, tidegateColdConfig, tidegateStaticConfig } from '../../bench/lib/configs.js';
+
+describe('generated bench configs follow the config contract', () => {
+  it('static: bench.example.com → one endpoints revision at 100 %', () => {
+    const res = parseConfig(tidegateStaticConfig(['127.0.0.1:3000']), 'static.yaml');
+    if (!res.ok) throw new Error(JSON.stringify(res.problems));
+    expect(BENCH_HOST).toBe('bench.example.com');
+    const rev = res.config.revisions.get('bench-00001');
+    expect(rev).toBeDefined();
+    expect(JSON.stringify(rev)).toContain('127.0.0.1:3000');
+  });
+
+  it('cold: a command revision that may scale to zero with the shortest windows', () => {
+    const res = parseConfig(tidegateColdConfig({ appPath: '/x/cold-app.js', readyFile: '/tmp/ready' }), 'cold.yaml');
+    if (!res.ok) throw new Error(JSON.stringify(res.problems));
+    const rev = res.config.revisions.get('cold-00001');
+    expect(JSON.stringify(rev)).toContain('/x/cold-app.js');
+  });
+});

@@ -1,0 +1,90 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Agent, request } from 'undici';
+import { startUpstream, type Upstream } from '../support/upstream.js';
+import { freePort } from '../support/ports.js';
+
+const CLI = path.resolve('dist/cli.js');
+const agent = new Agent({ connections: 50 });
+let app: Upstream;
+
+beforeAll(async () => {
+  await fs.access(CLI); // npm test builds dist/ before running vitest
+  app = await startUpstream('app');
+});
+afterAll(async () => {
+  await app?.close();
+  await agent.close();
+});
+
+function run(args: string[], env: Record<string, string> = {}): { child: ChildProcess; out: () => string; exit: Promise<number | null> } {
+  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  const exit = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  return { child, out: () => out, exit };
+}
+
+async function get(port: number, urlPath: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
+  const r = await request(`http://127.0.0.1:${port}${urlPath}`, { dispatcher: agent, headers });
+  return { status: r.statusCode, body: await r.body.text() };
+}
+
+async function probeUntil(port: number, want: number, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const got = await get(port, '/', { 'k-network-probe': 'queue' }).catch(() => ({ status: 0, body: '' }));
+    if (got.status === want) return;
+    if (Date.now() > end) throw new Error(`probe never answered ${want} (last ${got.status})`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+describe('tidegate queue-proxy as a process', () => {
+  it('exits 2 on missing flags', async () => {
+    const p = run(['queue-proxy', '--revision', 'r']);
+    expect(await p.exit).toBe(2);
+    expect(p.out()).toMatch(/--upstream/);
+  });
+
+  it('SIGTERM under load: probes fail at once, all 10 in-flight/queued requests succeed, exit 0', async () => {
+    const port = await freePort();
+    const p = run(['queue-proxy', '--revision', 'rev-p', '--upstream', app.address, '--port', String(port), '--container-concurrency', '2']);
+    try {
+      await probeUntil(port, 200, 10_000);
+      app.maxConcurrent = 0;
+      const load = Array.from({ length: 10 }, () => get(port, '/?sleep=300'));
+      // Let all ten arrive (2 running, 8 queued) before the signal.
+      await new Promise((r) => setTimeout(r, 150));
+      const t0 = Date.now();
+      p.child.kill('SIGTERM');
+      await probeUntil(port, 503, 1000);
+      expect(Date.now() - t0).toBeLessThan(1000);
+      const answers = await Promise.all(load);
+      expect(answers.map((a) => a.status)).toEqual(Array(10).fill(200));
+      expect(app.maxConcurrent).toBe(2);
+      expect(await p.exit).toBe(0);
+      expect(p.out()).toMatch(/"outcome":"idle"/);
+    } finally {
+      p.child.kill('SIGKILL');
+    }
+  });
+
+  it('PORT and the other env variables mirror the flags; idle SIGINT exits 0 at once', async () => {
+    const port = await freePort();
+    const p = run(['queue-proxy', '--revision', 'rev-e', '--upstream', app.address], { PORT: String(port) });
+    try {
+      await probeUntil(port, 200, 10_000);
+      expect((await get(port, '/')).body).toBe('app\n');
+      const t0 = Date.now();
+      p.child.kill('SIGINT');
+      expect(await p.exit).toBe(0);
+      expect(Date.now() - t0).toBeLessThan(2000);
+    } finally {
+      p.child.kill('SIGKILL');
+    }
+  });
+});

@@ -1,0 +1,102 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Agent, request } from 'undici';
+import { createStore } from '../../src/store/index.js';
+import type { Store } from '../../src/store/store.js';
+import { realClock } from '../../src/shared/clock.js';
+import { silentLogger } from '../../src/shared/log.js';
+import { startRedis, type RedisHandle } from '../support/redis-server.js';
+import { startUpstream, type Upstream } from '../support/upstream.js';
+import { freePort } from '../support/ports.js';
+
+// The real binary against a real redis-server: what an edge or autoscaler
+// sharing that Redis sees of a queue-proxy.
+const CLI = path.resolve('dist/cli.js');
+const agent = new Agent({ connections: 10 });
+let redis: RedisHandle;
+let store: Store;
+let app: Upstream;
+
+beforeAll(async () => {
+  await fs.access(CLI); // npm test builds dist/ before running vitest
+  redis = await startRedis();
+  store = createStore({ redisUrl: redis.url, clock: realClock, logger: silentLogger });
+  app = await startUpstream('app');
+});
+afterAll(async () => {
+  await store?.close();
+  await redis?.stop();
+  await app?.close();
+  await agent.close();
+});
+
+async function until<T>(fn: () => Promise<T>, ok: (v: T) => boolean, ms: number, what: string): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (ok(v)) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('queue-proxy registration in a Redis store', () => {
+  it('registers ready with its advertised address, reports per-second stats (proxied apart), and leaves on SIGTERM', async () => {
+    const port = await freePort();
+    const child: ChildProcess = spawn(
+      process.execPath,
+      [CLI, 'queue-proxy', '--revision', 'rev-r', '--upstream', app.address, '--port', String(port), '--redis', redis.url, '--pod-id', 'pod-r', '--advertise', `127.0.0.1:${port}`],
+      { env: { ...process.env, LOG_LEVEL: 'warn' }, stdio: ['ignore', 'ignore', 'inherit'] },
+    );
+    const exit = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    try {
+      const pods = await until(() => store.listPods('rev-r'), (ps) => ps.some((p) => p.ready), 10_000, 'pod registered ready');
+      expect(pods).toEqual([{ id: 'pod-r', revision: 'rev-r', address: `127.0.0.1:${port}`, ready: true, queueProxy: true }]);
+
+      const since = Date.now();
+      const hit = (headers: Record<string, string>) => request(`http://127.0.0.1:${port}/?sleep=400`, { dispatcher: agent, headers }).then((r) => r.body.text());
+      await Promise.all([hit({}), hit({}), hit({ 'k-proxy-request': 'activator' })]);
+      const stats = await until(
+        () => store.readStats('rev-r', since),
+        (ss) => ss.reduce((n, s) => n + s.requests, 0) >= 2.5,
+        5000,
+        'stats with the 3 requests',
+      );
+      expect(stats.every((s) => s.pod === 'pod-r')).toBe(true);
+      // Per-second periods of about 1 s: the sums are close to the totals.
+      const sum = (f: (s: (typeof stats)[number]) => number) => stats.reduce((n, s) => n + f(s), 0);
+      expect(sum((s) => s.requests)).toBeGreaterThan(2.5);
+      expect(sum((s) => s.requests)).toBeLessThan(3.5);
+      expect(sum((s) => s.proxiedRequests)).toBeGreaterThan(0.8);
+      expect(sum((s) => s.proxiedRequests)).toBeLessThan(1.2);
+      expect(sum((s) => s.concurrency)).toBeGreaterThan(1); // 3 × 0.4 s ≈ 1.2 request·s
+      expect(sum((s) => s.proxiedConcurrency)).toBeLessThan(sum((s) => s.concurrency));
+
+      child.kill('SIGTERM');
+      expect(await exit).toBe(0);
+      expect(await store.listPods('rev-r')).toEqual([]);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
+  it('a killed queue-proxy disappears when its TTL lapses', async () => {
+    const port = await freePort();
+    const child = spawn(process.execPath, [CLI, 'queue-proxy', '--revision', 'rev-k', '--upstream', app.address, '--port', String(port), '--redis', redis.url], {
+      env: { ...process.env, LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    const exit = new Promise((r) => child.on('exit', r));
+    try {
+      const pods = await until(() => store.listPods('rev-k'), (ps) => ps.some((p) => p.ready), 10_000, 'pod registered ready');
+      expect(pods[0]!.id).toMatch(/^rev-k-[0-9a-f]{6}$/);
+      expect(pods[0]!.address).toBe(`127.0.0.1:${port}`);
+    } finally {
+      child.kill('SIGKILL');
+    }
+    await exit;
+    await until(() => store.listPods('rev-k'), (ps) => ps.length === 0, 6000, 'pod gone after its TTL');
+  });
+});

@@ -1,0 +1,53 @@
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { request } from 'undici';
+import { startServe, type ServeHandle, type ServeOptions } from '../../src/bin/serve.js';
+import { silentLogger } from '../../src/shared/log.js';
+
+export interface TestEdge extends ServeHandle {
+  configFile: string;
+  dir: string;
+  /** Rewrites the config file (hot reload picks it up). */
+  rewrite(yaml: string): Promise<void>;
+  get(host: string, urlPath?: string, headers?: Record<string, string>): Promise<{ status: number; body: string; headers: Record<string, string | string[] | undefined> }>;
+}
+
+/** Starts `serve` in this process on free ports with the given YAML config. */
+export async function startEdge(yaml: string, opts: Partial<ServeOptions> = {}): Promise<TestEdge> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'tidegate-test-'));
+  const configFile = path.join(dir, 'config', 'tidegate.yaml');
+  await fs.mkdir(path.dirname(configFile));
+  await fs.writeFile(configFile, yaml);
+  const handle = await startServe({ configFile, port: 0, adminPort: 0, host: '127.0.0.1', logger: silentLogger, drainTimeoutMs: 5000, ...opts });
+  const edge: TestEdge = {
+    ...handle,
+    configFile,
+    dir,
+    rewrite: async (text) => {
+      const tmp = `${configFile}.tmp`;
+      await fs.writeFile(tmp, text);
+      await fs.rename(tmp, configFile);
+    },
+    get: async (host, urlPath = '/', headers = {}) => {
+      const res = await request(`http://127.0.0.1:${handle.port}${urlPath}`, { headers: { host, ...headers } });
+      const body = await res.body.text();
+      return { status: res.statusCode, body, headers: res.headers };
+    },
+    close: async () => {
+      await handle.close();
+      await fs.rm(dir, { recursive: true, force: true });
+    },
+  };
+  return edge;
+}
+
+/** Polls `check` every 20 ms until it returns true or `ms` passes. */
+export async function waitFor(check: () => boolean | Promise<boolean>, ms = 5000, what = 'condition'): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+}
