@@ -24,6 +24,7 @@ try {
   const skipped = (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);
   console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${skipped} skipped`);
   if (r.numFailedTests === 0 && r.numFailedTestSuites > 0) console.log(`(${r.numFailedTestSuites} test files failed to load)`);
+  else if (r.numFailedTests === 0 && status !== 0) console.log('(vitest failed outside the tests: see its "Unhandled Errors" above)');
 } catch {
   console.log('tests: 0 passed, 1 failed (vitest wrote no results)');
   process.exit(status || 1);

@@ -85,7 +85,10 @@ export function watchConfig(file: string, handlers: ConfigHandlers, opts: WatchO
     if (timer) clock.clearTimeout(timer);
     timer = clock.setTimeout(() => {
       timer = null;
-      void check();
+      check().catch((err: unknown) => {
+        reading = false;
+        handlers.onProblems([{ file, line: 1, col: 1, message: `reload failed: ${err instanceof Error ? err.message : String(err)}; the running config stays` }]);
+      });
     }, debounceMs);
   }
 

@@ -1,6 +1,7 @@
-import type net from 'node:net';
+import net from 'node:net';
 import { TidegateError } from '../shared/errors.js';
 import { ResponseParser, type ResponseSink } from './response-parser.js';
+import { readBuffer, returnSlab, SLAB_SIZE, takeSlab } from './buffers.js';
 import type { UpstreamPool } from './pool.js';
 
 /** The side that uses a connection for one request at a time (an Exchange). */
@@ -20,10 +21,11 @@ const NULL_SINK: ResponseSink = { onResponseHead() {}, onResponseBody() {}, onRe
 
 /**
  * One keep-alive socket to an upstream, carrying one request at a time.
- * Response bytes go straight from the socket's buffers to the user through
- * the parser; nothing is copied.
+ * Response bytes are read into the shared read buffer and go straight to the
+ * user through the parser; request-body bytes go out from recycled slabs.
  */
 export class UpstreamConnection {
+  readonly socket: net.Socket;
   private parser = new ResponseParser(NULL_SINK);
   private user: ConnectionUser | null = null;
   private gotBytes = false;
@@ -44,11 +46,27 @@ export class UpstreamConnection {
   /** While idle in its pool: when it must no longer be reused (epoch ms). */
   idleUntil = 0;
 
-  constructor(
-    readonly socket: net.Socket,
-    private pool: UpstreamPool,
-  ) {
-    socket.on('data', (data: Buffer) => this.onData(data));
+  /** Slabs handed to the socket, in write order: each write's callback returns the oldest. */
+  private slabs: Buffer[] = [];
+  private readonly slabWritten = (): void => {
+    const slab = this.slabs.shift();
+    if (slab !== undefined) returnSlab(slab);
+  };
+
+  constructor(private pool: UpstreamPool) {
+    const socket = net.connect({
+      host: pool.host,
+      port: pool.port,
+      noDelay: true,
+      onread: {
+        buffer: readBuffer,
+        callback: (n: number, buf: Uint8Array): boolean => {
+          this.onData((buf as Buffer).subarray(0, n));
+          return true; // backpressure pauses the socket explicitly
+        },
+      },
+    });
+    this.socket = socket;
     socket.on('error', (err: NodeJS.ErrnoException) => {
       this.lastError = err;
     });
@@ -75,6 +93,18 @@ export class UpstreamConnection {
    */
   write(chunk: Buffer | string): boolean {
     this.socket.write(chunk);
+    return this.socket.writableLength < MAX_QUEUED;
+  }
+
+  /** Like write(), for bytes whose memory the caller will reuse (a uWS body chunk): they are copied into slabs first. */
+  writeCopy(bytes: Uint8Array): boolean {
+    for (let at = 0; at < bytes.length; at += SLAB_SIZE) {
+      const n = Math.min(SLAB_SIZE, bytes.length - at);
+      const slab = takeSlab();
+      slab.set(n === bytes.length ? bytes : bytes.subarray(at, at + n));
+      this.slabs.push(slab);
+      this.socket.write(n === SLAB_SIZE ? slab : slab.subarray(0, n), this.slabWritten);
+    }
     return this.socket.writableLength < MAX_QUEUED;
   }
 

@@ -7,6 +7,7 @@ import { BodyMode, type ResponseHead } from './response-parser.js';
 import { readRequestHead, type HeadLimits, type RequestHead } from './request-head.js';
 import { connectionTokens, dropHeader } from './hop-by-hop.js';
 import { writeError } from './respond.js';
+import { returnSlab, SLAB_SIZE, takeSlab } from './buffers.js';
 
 /** Who started an exchange and hears how it ends (the edge, the queue-proxy). */
 export interface ExchangeOwner {
@@ -55,7 +56,9 @@ export class Exchange implements ConnectionUser, Deadlined {
   private paused = false;
   private mode = BodyMode.None;
   private total = 0;
+  /** The rest of a body chunk the client could not take yet (a copy: chunks live in the shared read buffer). */
   private pending: Buffer | null = null;
+  private pendingSlab: Buffer | null = null;
   private pendingOffset = 0;
   private keepAliveMs = 4000;
   private upstreamReusable = false;
@@ -149,23 +152,23 @@ export class Exchange implements ConnectionUser, Deadlined {
     }
     if (isLast) this.bodyDone = true;
     if (n > 0) {
-      // uWS reuses the chunk's memory after this callback: copy it.
-      const chunk = Buffer.allocUnsafe(n);
-      chunk.set(new Uint8Array(ab));
+      // uWS reuses the chunk's memory after this callback: held chunks are copied, written ones go out through slabs.
+      const bytes = new Uint8Array(ab);
       if (this.conn === null) {
-        (this.held ??= []).push(chunk);
+        (this.held ??= []).push(Buffer.from(bytes));
         this.heldBytes += n;
         if (this.heldBytes >= MAX_HELD_BODY) this.pauseClient();
-      } else if (!this.writeBody(chunk)) this.pauseClient();
+      } else if (!this.writeBody(bytes)) this.pauseClient();
     }
     if (isLast && this.conn !== null && this.head.chunked) this.conn.write('0\r\n\r\n');
   }
 
-  private writeBody(chunk: Buffer): boolean {
+  /** Writes body bytes (framed as one chunk when the request is chunked); says whether the client may keep sending. */
+  private writeBody(bytes: Uint8Array): boolean {
     const conn = this.conn!;
-    if (!this.head.chunked) return conn.write(chunk);
-    conn.write(`${chunk.length.toString(16)}\r\n`);
-    conn.write(chunk);
+    if (!this.head.chunked) return conn.writeCopy(bytes);
+    conn.write(`${bytes.length.toString(16)}\r\n`);
+    conn.writeCopy(bytes);
     return conn.write('\r\n');
   }
 
@@ -231,7 +234,7 @@ export class Exchange implements ConnectionUser, Deadlined {
     if (this.mode === BodyMode.Length) {
       const offset = res.getWriteOffset();
       if (!res.tryEnd(chunk, this.total)[0]) {
-        this.pending = chunk;
+        this.park(chunk);
         this.pendingOffset = offset;
         this.conn?.pause();
         res.onWritable((off) => this.onClientWritable(off));
@@ -247,12 +250,29 @@ export class Exchange implements ConnectionUser, Deadlined {
     }
   }
 
+  private park(chunk: Buffer): void {
+    if (chunk.length > SLAB_SIZE) {
+      this.pending = Buffer.from(chunk);
+      return;
+    }
+    const slab = takeSlab();
+    chunk.copy(slab);
+    this.pendingSlab = slab;
+    this.pending = slab.subarray(0, chunk.length);
+  }
+
+  private unpark(): void {
+    if (this.pendingSlab !== null) returnSlab(this.pendingSlab);
+    this.pendingSlab = null;
+    this.pending = null;
+  }
+
   private onClientWritable(offset: number): boolean {
     const chunk = this.pending;
     if (chunk === null || this.aborted) return true;
     const [ok, done] = this.res.tryEnd(chunk.subarray(offset - this.pendingOffset), this.total);
     if (ok || done) {
-      this.pending = null;
+      this.unpark();
       if (!done) this.conn?.resume();
       else if (this.conn?.responseDone) this.complete();
     }
@@ -301,7 +321,7 @@ export class Exchange implements ConnectionUser, Deadlined {
     this.conn = null;
     if (conn) conn.finish(reusable && !this.aborted, this.keepAliveMs);
     this.held = null;
-    this.pending = null;
+    this.unpark();
     if (this.aborted) this.status = 0;
     this.owner.exchangeDone(this);
   }

@@ -1,4 +1,3 @@
-import net from 'node:net';
 import { splitAddress } from '../shared/probe.js';
 import { realClock, type Clock } from '../shared/clock.js';
 import { UpstreamConnection } from './connection.js';
@@ -56,8 +55,7 @@ export class UpstreamPool {
       if (conn.idleUntil > now) return conn;
       conn.destroy();
     }
-    const socket = net.connect({ host: this.host, port: this.port, noDelay: true });
-    const fresh = new UpstreamConnection(socket, this);
+    const fresh = new UpstreamConnection(this);
     this.open.add(fresh);
     return fresh;
   }

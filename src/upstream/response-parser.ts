@@ -1,4 +1,5 @@
 import { TidegateError } from '../shared/errors.js';
+import { keep } from './buffers.js';
 
 /** How the body of a response is delimited. */
 export const enum BodyMode {
@@ -18,7 +19,7 @@ export interface ResponseHead {
   keepAlive: boolean;
 }
 
-/** What a parser reports to. Body chunks are views of the fed buffers. */
+/** What a parser reports to. Body chunks are views of the fed buffer, valid only during the call: copy what you keep. */
 export interface ResponseSink {
   onResponseHead(head: ResponseHead): void;
   onResponseBody(chunk: Buffer): void;
@@ -93,7 +94,7 @@ export class ResponseParser {
           const end = buf.indexOf('\r\n\r\n', pos, 'latin1');
           if (end < 0) {
             if (len - pos > MAX_HEAD) throw protocol('response head larger than 64 KiB');
-            this.pending = buf.subarray(pos);
+            this.pending = keep(buf.subarray(pos));
             return len;
           }
           this.parseHead(buf.toString("latin1", pos, end));
@@ -114,7 +115,7 @@ export class ResponseParser {
           const end = buf.indexOf(0x0d, pos);
           if (end < 0 || end + 1 >= len) {
             if (len - pos > MAX_CHUNK_LINE) throw protocol('chunk size line too long');
-            this.pending = buf.subarray(pos);
+            this.pending = keep(buf.subarray(pos));
             return len;
           }
           if (buf[end + 1] !== 0x0a) throw protocol('bad chunk size line');
@@ -138,7 +139,7 @@ export class ResponseParser {
         }
         case State.ChunkDataEnd: {
           if (len - pos < 2) {
-            this.pending = buf.subarray(pos);
+            this.pending = keep(buf.subarray(pos));
             return len;
           }
           if (buf[pos] !== 0x0d || buf[pos + 1] !== 0x0a) throw protocol('missing CRLF after chunk data');
@@ -151,7 +152,7 @@ export class ResponseParser {
           const end = buf.indexOf('\r\n', pos, 'latin1');
           if (end < 0) {
             if (len - pos > MAX_HEAD) throw protocol('trailers too large');
-            this.pending = buf.subarray(pos);
+            this.pending = keep(buf.subarray(pos));
             return len;
           }
           const empty = end === pos;

@@ -50,7 +50,8 @@ export class RecordingActuator implements Actuator {
       await this.store.registerPod({ id: pod.id, revision: rev.name, address, ready: false }, 1e9);
       pod.timer = this.clock.setTimeout(() => {
         pod.ready = true;
-        void this.store.registerPod({ id: pod.id, revision: rev.name, address, ready: true }, 1e9);
+        // A test may end (and close the store) before this fires: the pod then just never turns ready.
+        this.store.registerPod({ id: pod.id, revision: rev.name, address, ready: true }, 1e9).catch(() => {});
       }, this.startDelayMs);
       list.push(pod);
     }
@@ -71,6 +72,7 @@ export class RecordingActuator implements Actuator {
   }
 
   close(): Promise<void> {
+    for (const list of this.pods.values()) for (const pod of list) this.clock.clearTimeout(pod.timer);
     return Promise.resolve();
   }
 }
