@@ -17,6 +17,18 @@ export interface ConnectionUser extends ResponseSink {
 /** Request bytes queued in a socket beyond which the client is paused. */
 const MAX_QUEUED = 256 * 1024;
 
+/**
+ * Sockets whose writes are held until the end of this event-loop turn. The
+ * requests that one turn of uWS reads go out to the pods together, so a pod
+ * woken by the first finds the rest waiting instead of being woken (and
+ * preempting tidegate on a shared core) once per request.
+ */
+const corked: net.Socket[] = [];
+function flushCorked(): void {
+  for (let i = 0; i < corked.length; i++) corked[i]!.uncork();
+  corked.length = 0;
+}
+
 const NULL_SINK: ResponseSink = { onResponseHead() {}, onResponseBody() {}, onResponseEnd() {} };
 
 /**
@@ -81,6 +93,11 @@ export class UpstreamConnection {
     this.uses++;
     this.parser.sink = user;
     this.parser.expect(isHead);
+    if (!this.socket.writableCorked) {
+      this.socket.cork();
+      corked.push(this.socket);
+      if (corked.length === 1) setImmediate(flushCorked);
+    }
     this.socket.write(head, 'latin1');
     return this.socket.writableLength < MAX_QUEUED;
   }
