@@ -37,7 +37,7 @@ export interface ActivatorSettings {
 
 /** Limits of the edge (not in Knative; tidegate's own `limits:` section). */
 export interface LimitSettings {
-  readonly maxBodyBytes: number; // max-body-size (default 1Gi... see defaults.ts)
+  readonly maxBodyBytes: number; // max-body-size (default 4Gi, see defaults.ts)
   readonly maxHeaderBytes: number; // max-header-size (uWS's own limit applies too)
 }
 
