@@ -46,6 +46,8 @@ function settingsFromEnv() {
     warmupSec: num('WARMUP', 2),
     coldStarts: Math.max(1, Math.round(num('COLD_STARTS', 20))),
     burstRequests: Math.max(1, Math.round(num('BURST_REQUESTS', 10_000))),
+    /** Another build of tidegate (a folder holding its cli.js) measured beside this one. */
+    baseline: process.env.BASELINE ? path.resolve(process.env.BASELINE) : undefined,
   };
 }
 

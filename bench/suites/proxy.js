@@ -1,4 +1,6 @@
 /** Suite `proxy`: direct vs through tidegate (vs nginx when installed). */
+import fs from 'node:fs';
+import path from 'node:path';
 import { startNginx, startTidegate } from '../lib/targets.js';
 import { runThroughputSuite } from './throughput.js';
 
@@ -11,10 +13,18 @@ export function run(ctx) {
     starters: [
       (b) => startTidegate({ cpus: settings.serverCpus, dir, endpoints: [`127.0.0.1:${b.port}`] }),
       (b) => startNginx({ cpus: settings.serverCpus, dir, backendPort: b.port, connections: 1024 }),
+      ...(settings.baseline ? [(b) => startBaseline(settings, dir, b)] : []),
     ],
     goals: [
       { scenario: 'get-100c', target: 'tidegate', min: 0.25, label: 'target ≥ 0.25 × direct' },
       { scenario: 'slow-1000c', target: 'tidegate', min: 0.97, label: 'target ≥ 0.97 × direct' },
     ],
   });
+}
+
+/** BASELINE=DIR: another build of tidegate (DIR/cli.js), measured in the same run as `tidegate-baseline`. */
+function startBaseline(settings, dir, backend) {
+  const cli = path.join(settings.baseline, 'cli.js');
+  if (!fs.existsSync(cli)) return Promise.resolve({ name: 'tidegate-baseline', skipped: `${cli} does not exist` });
+  return startTidegate({ cpus: settings.serverCpus, dir, endpoints: [`127.0.0.1:${backend.port}`], name: 'tidegate-baseline', cli });
 }
