@@ -27,7 +27,7 @@ export class EdgeMetrics {
   readonly queueDepth = new Gauge({ name: 'tidegate_queue_depth', help: 'Requests waiting for a pod slot (activator buffer and containerConcurrency queue)', labelNames: ['revision'] as const, registers: [this.registry] });
   readonly configReloads = new Counter({ name: 'tidegate_config_reloads_total', help: 'Config reloads by result', labelNames: ['result'] as const, registers: [this.registry] });
   readonly errors = new Counter({ name: 'tidegate_errors_total', help: 'Failed requests by the hop that failed them', labelNames: ['hop'] as const, registers: [this.registry] });
-  readonly retries = new Counter({ name: 'tidegate_upstream_retries_total', help: 'Idempotent requests retried on another pod after a connect failure or reset', labelNames: ['revision'] as const, registers: [this.registry] });
+  readonly retries = new Counter({ name: 'tidegate_upstream_retries_total', help: 'Retries of idempotent requests whose pod refused or reset the connection (on another pod, or once one is free)', labelNames: ['revision'] as const, registers: [this.registry] });
 
   constructor(defaults = true) {
     if (defaults) collectDefaultMetrics({ register: this.registry, prefix: 'tidegate_process_' });

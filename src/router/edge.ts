@@ -13,6 +13,9 @@ import { RouteTable } from './route-table.js';
 import { RevisionRuntime, type Slot } from './revision-runtime.js';
 import type { PodHandle } from './pod-handle.js';
 
+/** Tries for an idempotent request whose pod refused or reset it before answering (the first one included). */
+const MAX_ATTEMPTS = 3;
+
 export interface EdgeOptions {
   readonly clock: Clock;
   readonly logger: Logger;
@@ -226,14 +229,21 @@ export class Edge implements ExchangeOwner {
     const viaActivator = ex.viaActivator;
     this.releaseSlot(rev, failed, ex.pod as PodHandle, this.clock.now(), viaActivator);
     ex.pod = ex.slot = null;
-    if (retryable && ex.attempts < 2) {
+    if (retryable && ex.attempts < MAX_ATTEMPTS) {
+      this.metrics.retries.labels(rev.name).inc();
       const next = rev.throttler.tryAcquire(failed);
       if (next !== null) {
-        this.metrics.retries.labels(rev.name).inc();
         this.log.info({ revision: rev.name, pod: failed.id, retryPod: next.id, err: err.message }, 'retrying on another pod');
         this.dispatch(ex, rev, next, viaActivator);
         return;
       }
+      // No other pod can take it now (they are full, or the pod was the last one and is going away):
+      // wait for one in the buffer, as a request to a cold revision does.
+      this.log.info({ revision: rev.name, pod: failed.id, err: err.message }, 'retrying when a pod is free');
+      if (viaActivator) rev.activatorStats.requestOut(this.clock.now(), false);
+      ex.viaActivator = false;
+      this.buffer(ex, rev);
+      return;
     }
     ex.fail(err);
   }

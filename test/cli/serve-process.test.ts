@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -7,8 +6,8 @@ import { request } from 'undici';
 import { startUpstream, type Upstream } from '../support/upstream.js';
 import { waitFor } from '../support/serve.js';
 import { freePort } from '../support/ports.js';
+import { CLI, runCli as run } from '../support/cli.js';
 
-const CLI = path.resolve('dist/cli.js');
 let app: Upstream;
 let dir: string;
 
@@ -22,15 +21,6 @@ afterAll(async () => {
   await app?.close();
   if (dir) await fs.rm(dir, { recursive: true, force: true });
 });
-
-function run(args: string[], env: Record<string, string> = {}): { child: ChildProcess; out: () => string; exit: Promise<number | null> } {
-  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  const exit = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-  return { child, out: () => out, exit };
-}
 
 describe('tidegate serve as a process', () => {
   it('exits 1 with file:line:col for a broken config', async () => {

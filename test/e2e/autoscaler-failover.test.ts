@@ -1,27 +1,23 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEdge, waitFor, type TestEdge } from '../support/serve.js';
-import { startRedis, type RedisHandle } from '../support/redis-server.js';
-import { appConfig, delay, load, revisionStatus, tally } from './harness.js';
+import { waitFor, type TestEdge } from '../support/serve.js';
+import { appConfig, delay, load, revisionStatus, startTwoEdges, tally, type TwoEdges } from './harness.js';
 
 // Two `serve --redis` edges: one holds the autoscaler lease and runs the
 // pods. It is shut down while the other edge is under load. Its pods leave
 // with it; the survivor must take the lease, start pods of its own and hold
 // the requests meanwhile: the client of the surviving edge sees no failure.
 const YAML = appConfig({ minScale: 2, maxScale: 2, initialScale: 2 });
-let redis: RedisHandle;
+let edges: TwoEdges;
 let a: TestEdge;
 let b: TestEdge;
 
 beforeAll(async () => {
-  redis = await startRedis();
-  a = await startEdge(YAML, { redisUrl: redis.url });
-  b = await startEdge(YAML, { redisUrl: redis.url });
-  await waitFor(async () => (await revisionStatus(a.adminPort)).readyPods === 2 && (await revisionStatus(b.adminPort)).readyPods === 2, 15_000, 'two ready pods at both edges');
+  edges = await startTwoEdges(YAML, 2);
+  ({ a, b } = edges);
 });
 
 afterAll(async () => {
-  await Promise.all([a?.close(), b?.close()]);
-  await redis?.stop();
+  await edges?.close();
 });
 
 describe('autoscaler fail-over between edges', () => {

@@ -7,6 +7,8 @@
 import path from 'node:path';
 import { Agent, request } from 'undici';
 import type { StatusDoc } from '../../src/admin/status.js';
+import { startEdge, waitFor, type TestEdge } from '../support/serve.js';
+import { startRedis, type RedisHandle } from '../support/redis-server.js';
 
 export const APP = path.resolve('test/fixtures/app.js');
 export const CLI = path.resolve('dist/cli.js');
@@ -178,3 +180,28 @@ export function tally(outcomes: readonly Outcome[]): Record<string, number> {
 }
 
 export const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** A redis-server and two `serve --redis` edges sharing it, ready once both see `pods` ready pods of app-1. */
+export interface TwoEdges {
+  redis: RedisHandle;
+  a: TestEdge;
+  b: TestEdge;
+  close(): Promise<void>;
+}
+
+export async function startTwoEdges(yaml: string, pods: number): Promise<TwoEdges> {
+  const redis = await startRedis();
+  const a = await startEdge(yaml, { redisUrl: redis.url });
+  const b = await startEdge(yaml, { redisUrl: redis.url });
+  const close = async () => {
+    await Promise.all([a.close(), b.close()]);
+    await redis.stop();
+  };
+  try {
+    await waitFor(async () => (await revisionStatus(a.adminPort)).readyPods === pods && (await revisionStatus(b.adminPort)).readyPods === pods, 15_000, `${pods} ready pods at both edges`);
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  return { redis, a, b, close };
+}

@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Agent } from 'undici';
-import { startEdge, waitFor, type TestEdge } from '../support/serve.js';
-import { startRedis, type RedisHandle } from '../support/redis-server.js';
-import { appConfig, delay, fixtureStats, hit, revisionStatus, tally } from './harness.js';
+import { waitFor, type TestEdge } from '../support/serve.js';
+import { appConfig, delay, fixtureStats, hit, revisionStatus, startTwoEdges, tally, type TwoEdges } from './harness.js';
 
 // Two edges on different ports share one Redis (`serve --redis URL`): they
 // must see the same pods and the same per-revision status, only one of them
@@ -10,22 +9,19 @@ import { appConfig, delay, fixtureStats, hit, revisionStatus, tally } from './ha
 // pod past its containerConcurrency (each takes its share, as Knative's
 // activators do).
 const YAML = appConfig({ containerConcurrency: 2, minScale: 2, maxScale: 2, initialScale: 2 });
-let redis: RedisHandle;
+let edges: TwoEdges;
 let a: TestEdge;
 let b: TestEdge;
 
 const podIds = async (e: TestEdge) => (await revisionStatus(e.adminPort)).pods.map((p) => p.id).sort();
 
 beforeAll(async () => {
-  redis = await startRedis();
-  a = await startEdge(YAML, { redisUrl: redis.url });
-  b = await startEdge(YAML, { redisUrl: redis.url });
-  await waitFor(async () => (await revisionStatus(a.adminPort)).readyPods === 2 && (await revisionStatus(b.adminPort)).readyPods === 2, 15_000, 'two ready pods at both edges');
+  edges = await startTwoEdges(YAML, 2);
+  ({ a, b } = edges);
 });
 
 afterAll(async () => {
-  await Promise.all([a?.close(), b?.close()]);
-  await redis?.stop();
+  await edges?.close();
 });
 
 describe('two edges, one Redis', () => {

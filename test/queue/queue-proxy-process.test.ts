@@ -1,12 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Agent, request } from 'undici';
 import { startUpstream, type Upstream } from '../support/upstream.js';
 import { freePort } from '../support/ports.js';
+import { CLI, runCli as run } from '../support/cli.js';
 
-const CLI = path.resolve('dist/cli.js');
 const agent = new Agent({ connections: 50 });
 let app: Upstream;
 
@@ -18,15 +16,6 @@ afterAll(async () => {
   await app?.close();
   await agent.close();
 });
-
-function run(args: string[], env: Record<string, string> = {}): { child: ChildProcess; out: () => string; exit: Promise<number | null> } {
-  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  const exit = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-  return { child, out: () => out, exit };
-}
 
 async function get(port: number, urlPath: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
   const r = await request(`http://127.0.0.1:${port}${urlPath}`, { dispatcher: agent, headers });

@@ -26,6 +26,12 @@ services:
       - name: broken-1
         endpoints: ["${resetter.address}"]
     traffic: [{ revisionName: broken-1, percent: 100 }]
+  - name: busy
+    revisions:
+      - name: busy-1
+        containerConcurrency: 1
+        endpoints: ["${resetter.address}", "${good.address}"]
+    traffic: [{ revisionName: busy-1, percent: 100 }]
   - name: refused
     revisions:
       - name: refused-1
@@ -68,7 +74,18 @@ describe('upstream failures', () => {
     expect(r.error).toBe('upstream-reset');
   });
 
-  it('answers 502 upstream-reset when the only pod resets, after one retry', async () => {
+  it('a request whose pod resets while every other pod is full waits for a free one instead of failing', async () => {
+    const before = resetter.accepted;
+    // Fills the good pod's only slot (the resetting pod is tried first and passes it on).
+    const hold = call('busy.example.com', '/?sleep=400');
+    await waitFor(() => good.seen.some((r) => r.url === '/?sleep=400'), 2000, 'the slow request at the good pod');
+    const r = await call('busy.example.com');
+    expect(r).toMatchObject({ status: 200, body: 'good\n' });
+    expect(resetter.accepted).toBeGreaterThanOrEqual(before + 2); // both requests really met the reset
+    expect((await hold).status).toBe(200);
+  });
+
+  it('answers 502 upstream-reset when the only pod keeps resetting, after its retries', async () => {
     const r = await call('broken.example.com');
     expect(r.status).toBe(502);
     expect(r.error).toBe('upstream-reset');
