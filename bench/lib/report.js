@@ -71,3 +71,18 @@ export function writeResults(dir, stamp, suite, markdown, data) {
 }
 
 export { fmt };
+
+/** A single-verdict suite's section: heading, what it does, its table, its verdict line, any correctness failures. */
+export function suiteSection(suite, intro, table, line, correctness) {
+  return [
+    `## Suite \`${suite}\``,
+    '',
+    intro,
+    '',
+    table,
+    '',
+    `- ${line}`,
+    ...(correctness.length ? ['', '**Correctness failures:**', ...correctness.map((c) => `- ${c}`)] : []),
+    '',
+  ].join('\n');
+}

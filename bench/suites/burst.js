@@ -6,14 +6,15 @@
  */
 import { runAutocannon } from '../lib/autocannon.js';
 import { Sampler, measure } from '../lib/proc-stats.js';
-import { markdownTable, fmt } from '../lib/report.js';
+import { markdownTable, fmt, suiteSection } from '../lib/report.js';
 import { revisionStatus, startColdTidegate, waitForZeroPods } from '../lib/cold-target.js';
 import { request } from '../lib/http.js';
 import { COLD_BODY } from '../lib/backend-body.js';
 
 export async function run({ settings, dir, log }) {
   const correctness = [];
-  const connections = Number(process.env.CONNS) > 0 ? Number(process.env.CONNS) : 1000;
+  const wanted = Number(process.env.CONNS) > 0 ? Number(process.env.CONNS) : 1000;
+  const connections = Math.min(wanted, settings.burstRequests); // autocannon refuses more connections than requests
   const target = await startColdTidegate({ cpus: settings.serverCpus, dir, name: 'tidegate-burst' });
   let result;
   let usage;
@@ -64,16 +65,12 @@ export async function run({ settings, dir, log }) {
     0,
   );
   const line = `burst from zero: ${ok}/${settings.burstRequests} × 200, ${result.errors} errors, ${result.non2xx} non-2xx, peak RSS ${fmt(usage.rssPeakBytes / 2 ** 20, 1)} MiB (tidegate + ${pods ?? '?'} pods) — target zero errors: ${clean ? 'PASS' : 'FAIL'}`;
-  const markdown = [
-    '## Suite `burst`',
-    '',
+  const markdown = suiteSection(
+    'burst',
     `${settings.burstRequests} GETs (autocannon \`amount\`, ${connections} connections, 60 s timeout) at the cold revision of the \`cold\` suite while it has zero pods.`,
-    '',
     table,
-    '',
-    `- ${line}`,
-    ...(correctness.length ? ['', '**Correctness failures:**', ...correctness.map((c) => `- ${c}`)] : []),
-    '',
-  ].join('\n');
+    line,
+    correctness,
+  );
   return { suite: 'burst', markdown, lines: [line], verdicts: [{ pass: clean }], correctness, data: { result, usage, pods, edgeRssBytes: edgeRss, correctness } };
 }

@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { request } from '../lib/http.js';
-import { markdownTable, fmt } from '../lib/report.js';
+import { markdownTable, fmt, suiteSection } from '../lib/report.js';
 import { median, percentile } from '../lib/stats.js';
 import { readyLines, startColdTidegate, waitForZeroPods } from '../lib/cold-target.js';
 import { COLD_BODY } from '../lib/backend-body.js';
@@ -66,16 +66,12 @@ export async function run({ settings, dir, log }) {
   const p99 = percentile(col((s) => s.overheadMs), 99);
   const pass = samples.length > 0 ? med < GOAL_MS : null;
   const line = `cold-start overhead over ${samples.length} cold starts: median ${fmt(med, 1)} ms, p99 ${fmt(p99, 1)} ms — target median < ${GOAL_MS} ms: ${pass === null ? 'SKIP' : pass ? 'PASS' : 'FAIL'}`;
-  const markdown = [
-    '## Suite `cold`',
-    '',
+  const markdown = suiteSection(
+    'cold',
     `A \`command\` revision (bench/cold-app.js, node:http) with scale to zero (stable-window 6s, scale-to-zero-grace-period 1s, initial-scale 0). ${settings.coldStarts} times: wait for 0 pods in \`/status\`, send one GET, subtract the app's own boot time (its \`performance.timeOrigin\` → listening) from the time to first response.`,
-    '',
     table,
-    '',
-    `- ${line}`,
-    ...(correctness.length ? ['', '**Correctness failures:**', ...correctness.map((c) => `- ${c}`)] : []),
-    '',
-  ].join('\n');
+    line,
+    correctness,
+  );
   return { suite: 'cold', markdown, lines: [line], verdicts: [{ pass, median: med, p99 }], correctness, data: { samples, correctness, goalMs: GOAL_MS } };
 }
