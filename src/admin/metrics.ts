@@ -1,16 +1,12 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { HotCounter, HotHistogram } from './hot-metrics.js';
 
 /** Every Prometheus metric of the edge (DESIGN.md "Metrics"), on its own registry. */
 export class EdgeMetrics {
   readonly registry = new Registry();
-  readonly requests = new Counter({ name: 'tidegate_requests_total', help: 'Requests answered, by service, revision and status code (0 = client went away)', labelNames: ['service', 'revision', 'code'] as const, registers: [this.registry] });
-  readonly duration = new Histogram({
-    name: 'tidegate_request_duration_seconds',
-    help: 'Time from request head to the last response byte',
-    labelNames: ['service', 'revision'] as const,
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
-    registers: [this.registry],
-  });
+  // Updated on every request: plain counters read at scrape time (hot-metrics.ts).
+  readonly requests = new HotCounter(this.registry, 'tidegate_requests_total', 'Requests answered, by service, revision and status code (0 = client went away)', ['service', 'revision', 'code']);
+  readonly duration = new HotHistogram(this.registry, 'tidegate_request_duration_seconds', 'Time from request head to the last response byte', ['service', 'revision'], [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]);
   readonly readyPods = new Gauge({ name: 'tidegate_revision_ready_pods', help: 'Ready pods per revision', labelNames: ['revision'] as const, registers: [this.registry] });
   readonly desiredPods = new Gauge({ name: 'tidegate_revision_desired_pods', help: 'Pods the autoscaler wants per revision', labelNames: ['revision'] as const, registers: [this.registry] });
   readonly stableConcurrency = new Gauge({ name: 'tidegate_revision_stable_concurrency', help: 'Stable-window average concurrency per revision', labelNames: ['revision'] as const, registers: [this.registry] });

@@ -1,4 +1,5 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { HotCounter, HotHistogram } from '../admin/hot-metrics.js';
 
 /**
  * The queue-proxy's own Prometheus metrics (GET /__tidegate/metrics), on a
@@ -7,14 +8,9 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
  */
 export class QueueMetrics {
   readonly registry = new Registry();
-  readonly requests = new Counter({ name: 'tidegate_requests_total', help: 'Requests answered by this queue-proxy, by status code (0 = client went away)', labelNames: ['revision', 'code'] as const, registers: [this.registry] });
-  readonly duration = new Histogram({
-    name: 'tidegate_request_duration_seconds',
-    help: 'Arrival (including time queued) to the last response byte',
-    labelNames: ['revision'] as const,
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
-    registers: [this.registry],
-  });
+  // Updated on every request: plain counters read at scrape time (admin/hot-metrics.ts).
+  readonly requests = new HotCounter(this.registry, 'tidegate_requests_total', 'Requests answered by this queue-proxy, by status code (0 = client went away)', ['revision', 'code']);
+  readonly duration = new HotHistogram(this.registry, 'tidegate_request_duration_seconds', 'Arrival (including time queued) to the last response byte', ['revision'], [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]);
   readonly inFlight = new Gauge({ name: 'tidegate_pod_inflight_requests', help: 'Requests in this pod: running in the app plus queued for a slot', labelNames: ['revision', 'pod'] as const, registers: [this.registry] });
   readonly queueDepth = new Gauge({ name: 'tidegate_queue_depth', help: 'Requests waiting for a containerConcurrency slot', labelNames: ['revision'] as const, registers: [this.registry] });
   readonly concurrency = new Gauge({ name: 'tidegate_pod_average_concurrency', help: 'Time-weighted average in-flight requests over the last 1 s period (what is reported to the autoscaler)', labelNames: ['revision', 'pod'] as const, registers: [this.registry] });
