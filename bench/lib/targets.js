@@ -107,6 +107,17 @@ export async function startTidegateQp({ cpus, dir, backendPort }) {
   return startTidegate({ cpus, dir, endpoints: [`127.0.0.1:${qpPort}`], name: 'tidegate-qp', extraRoots: [qp.pid], extraProcs: [qp] });
 }
 
+/** edge → edge → backend: the cost of one more edge hop, to weigh the queue-proxy hop against. */
+export async function startTidegateTwoHops({ cpus, dir, backendPort }) {
+  const inner = await startTidegate({ cpus, dir, endpoints: [`127.0.0.1:${backendPort}`], name: 'tidegate-inner' });
+  try {
+    return await startTidegate({ cpus, dir, endpoints: [`127.0.0.1:${inner.port}`], name: 'tidegate-2hop', extraRoots: inner.roots, extraProcs: inner.procs });
+  } catch (err) {
+    await inner.stop();
+    throw err;
+  }
+}
+
 /**
  * tidegate running the bench backend itself as a warm `command` revision
  * (local actuator, min-scale 1, activator out of the path once ready).
