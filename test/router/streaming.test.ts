@@ -28,7 +28,7 @@ afterAll(async () => {
 });
 
 /** Streams `total` pseudo-random bytes up through the edge; returns the sent hash and the reply. */
-function upload(total: number, chunked: boolean): Promise<{ sent: string; reply: { bytes: number; sha256: string } }> {
+function upload(total: number, chunked: boolean, firstSeed = 1): Promise<{ sent: string; reply: { bytes: number; sha256: string } }> {
   return new Promise((resolve, reject) => {
     const hash = createHash('sha256');
     const headers: Record<string, string> = { host: 'app.example.com' };
@@ -41,7 +41,7 @@ function upload(total: number, chunked: boolean): Promise<{ sent: string; reply:
     });
     req.on('error', reject);
     let sent = 0;
-    let seed = 1;
+    let seed = firstSeed;
     const pump = () => {
       while (sent < total) {
         const n = Math.min(256 * 1024, total - sent);
@@ -68,6 +68,12 @@ describe('streaming bodies', () => {
     const { sent, reply } = await upload(64 * MiB, true);
     expect(reply.bytes).toBe(64 * MiB);
     expect(reply.sha256).toBe(sent);
+  });
+
+  it('uploads four different bodies at once, each intact (request-body buffers are reused between requests)', async () => {
+    const results = await Promise.all([upload(16 * MiB, false, 7), upload(16 * MiB, true, 8), upload(12 * MiB, false, 9), upload(20 * MiB, true, 10)]);
+    for (const { sent, reply } of results) expect(reply.sha256).toBe(sent);
+    expect(new Set(results.map((r) => r.sent)).size).toBe(4);
   });
 
   it('downloads 64 MiB with hash intact, reading slowly, without buffering it', async () => {
