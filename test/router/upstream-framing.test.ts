@@ -55,7 +55,7 @@ async function rawPod(fill: number, piece: number, response: (body: Buffer) => B
 
 /** Chunked, in chunks of odd sizes. */
 const chunked = (body: Buffer): Buffer[] => {
-  const out = [Buffer.from('HTTP/1.1 200 OK\r\ncontent-type: application/octet-stream\r\ntransfer-encoding: chunked\r\n\r\n')];
+  const out: Buffer[] = [Buffer.from('HTTP/1.1 200 OK\r\ncontent-type: application/octet-stream\r\ntransfer-encoding: chunked\r\n\r\n')];
   for (let at = 0; at < body.length; at += 12_345) {
     const part = body.subarray(at, at + 12_345);
     out.push(Buffer.from(`${part.length.toString(16)}\r\n`), part, Buffer.from('\r\n'));
