@@ -32,7 +32,7 @@ export class RevisionRuntime {
   coldSince = 0;
   timeoutMs: number;
   readonly extraHeaders = 'k-proxy-request: activator\r\n';
-  // prom-client children cached per status code: labels() hashes its arguments on every call.
+  // Metric children cached per status code: labels() builds a key on every call.
   private byCode = new Map<number, Counting>();
   private duration: Observing | null = null;
 
