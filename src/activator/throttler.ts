@@ -235,7 +235,8 @@ export class RevisionThrottler<P extends PodLike> {
     try {
       let w: Waiter<P> | null;
       while ((w = this.head) !== null) {
-        const i = this.policy(this.active, -1, this.state);
+        const avoid = w.avoid !== null && w.avoid.active && this.active.length > 1 ? w.avoid.index : -1;
+        const i = this.policy(this.active, avoid, this.state);
         if (i < 0) break;
         const slot = this.active[i]!;
         this.unlink(w);

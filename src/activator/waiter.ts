@@ -14,6 +14,8 @@ export interface Waiter<P extends PodLike> {
   grant(slot: PodSlot<P>): void;
   /** The request left the buffer without a pod (timeout, revision removed, shutdown). */
   reject(err: TidegateError): void;
+  /** A pod not to grant while the revision has others (a retry after that pod failed it). */
+  readonly avoid: PodSlot<P> | null;
 
   // Managed by the throttler; the edge only reads them.
   /** Epoch ms when it was queued (for the cold-start histogram). */
@@ -33,7 +35,10 @@ export abstract class WaiterBase<P extends PodLike> implements Waiter<P> {
   next: Waiter<P> | null = null;
   owner: object | null = null;
 
-  constructor(public bytes = 0) {}
+  constructor(
+    public bytes = 0,
+    readonly avoid: PodSlot<P> | null = null,
+  ) {}
 
   abstract grant(slot: PodSlot<P>): void;
   abstract reject(err: TidegateError): void;

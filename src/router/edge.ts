@@ -31,8 +31,9 @@ class BufferedRequest extends WaiterBase<PodHandle> {
     readonly edge: Edge,
     readonly ex: Exchange,
     readonly rev: RevisionRuntime,
+    avoid: Slot | null,
   ) {
-    super(Math.max(0, ex.head.contentLength));
+    super(Math.max(0, ex.head.contentLength), avoid);
   }
 
   grant(slot: Slot): void {
@@ -161,15 +162,20 @@ export class Edge implements ExchangeOwner {
     this.buffer(ex, rev);
   };
 
-  private buffer(ex: Exchange, rev: RevisionRuntime): void {
-    const w = new BufferedRequest(this, ex, rev);
+  /** Holds a request until a pod of `rev` is free (`avoid`: the pod a retry failed on, while there are others). */
+  private buffer(ex: Exchange, rev: RevisionRuntime, avoid: Slot | null = null): void {
+    const w = new BufferedRequest(this, ex, rev, avoid);
     const now = this.clock.now();
     if (rev.readyPods === 0 && rev.throttler.queued === 0) rev.coldSince = now;
+    // While buffered, `slot` is the buffer entry so an abort can cancel it. Set before enqueue:
+    // when a pod is free (a retry whose failed pod is the free one) enqueue grants at once, and
+    // the grant replaces it with the pod's slot.
+    ex.slot = w;
     if (!rev.throttler.enqueue(w)) {
+      ex.slot = null;
       ex.fail(new TidegateError('TG_ERR_BUFFER_FULL', `revision ${rev.name} has ${rev.throttler.queued} requests (${rev.throttler.queuedBytes} body bytes) buffered; try again`));
       return;
     }
-    ex.slot = w; // while buffered, `slot` is the buffer entry so an abort can cancel it
     ex.viaActivator = true;
     rev.activatorStats.requestIn(now, false);
   }
@@ -183,7 +189,7 @@ export class Edge implements ExchangeOwner {
       this.metrics.coldStart.labels(rev.name).observe((now - rev.coldSince) / 1000);
       rev.coldSince = 0;
     }
-    ex.addResponseHeader('x-tidegate-cold-start', String(now - w.enqueuedAt));
+    ex.setResponseHeader('x-tidegate-cold-start', String(now - w.enqueuedAt));
     this.dispatch(ex, rev, slot, true);
   }
 
@@ -237,12 +243,12 @@ export class Edge implements ExchangeOwner {
         this.dispatch(ex, rev, next, viaActivator);
         return;
       }
-      // No other pod can take it now (they are full, or the pod was the last one and is going away):
-      // wait for one in the buffer, as a request to a cold revision does.
+      // No other pod can take it now: wait in the buffer for one (or for the failed pod itself
+      // when it is the revision's only one), as a request to a cold revision does.
       this.log.info({ revision: rev.name, pod: failed.id, err: err.message }, 'retrying when a pod is free');
       if (viaActivator) rev.activatorStats.requestOut(this.clock.now(), false);
       ex.viaActivator = false;
-      this.buffer(ex, rev);
+      this.buffer(ex, rev, failed);
       return;
     }
     ex.fail(err);

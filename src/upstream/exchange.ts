@@ -116,9 +116,16 @@ export class Exchange implements ConnectionUser, Deadlined {
     else if (this.paused) this.resumeClient();
   }
 
-  /** A header tidegate adds to the upstream's response (e.g. X-Tidegate-Cold-Start). */
-  addResponseHeader(name: string, value: string): void {
-    (this.extraResponseHeaders ??= []).push(name, value);
+  /** A header tidegate adds to the upstream's response (e.g. X-Tidegate-Cold-Start); set again, it replaces the value. */
+  setResponseHeader(name: string, value: string): void {
+    const extra = (this.extraResponseHeaders ??= []);
+    for (let i = 0; i < extra.length; i += 2) {
+      if (extra[i] === name) {
+        extra[i + 1] = value;
+        return;
+      }
+    }
+    extra.push(name, value);
   }
 
   /** Answers with tidegate's own error (or closes the client connection if the response already began). */

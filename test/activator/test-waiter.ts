@@ -21,8 +21,9 @@ export class TestWaiter extends WaiterBase<TestPod> {
     bytes = 0,
     private readonly log?: string[],
     private readonly onGrant?: (slot: PodSlot<TestPod>) => void,
+    avoid: PodSlot<TestPod> | null = null,
   ) {
-    super(bytes);
+    super(bytes, avoid);
   }
 
   grant(slot: PodSlot<TestPod>): void {

@@ -156,3 +156,29 @@ describe('reconfigure', () => {
     expect(w.slot?.id).toBe('1');
   });
 });
+
+describe('a retry waiting for a pod avoids the one that failed it', () => {
+  it('is not granted the failed pod while the revision has another, even when only the failed one is free', () => {
+    const t = throttler(1);
+    t.setPods([pod('1'), pod('2')]);
+    const failed = t.tryAcquire()!; // the try that failed, on pod 1
+    const busy = t.tryAcquire()!; // pod 2 is busy with another request
+    expect([failed.id, busy.id]).toEqual(['1', '2']);
+    t.release(failed);
+    const retry = new TestWaiter('retry', 0, undefined, undefined, failed);
+    t.enqueue(retry);
+    expect(retry.slot).toBeNull(); // pod 1 is free, but it is the one to avoid
+    t.release(busy);
+    expect(retry.slot?.id).toBe('2');
+  });
+
+  it('is granted the failed pod at once when it is the only one', () => {
+    const t = throttler(1);
+    t.setPods([pod('1')]);
+    const failed = t.tryAcquire()!;
+    t.release(failed);
+    const retry = new TestWaiter('retry', 0, undefined, undefined, failed);
+    t.enqueue(retry);
+    expect(retry.slot?.id).toBe('1');
+  });
+});

@@ -7,11 +7,12 @@ import { startEdge, waitFor, type TestEdge } from '../support/serve.js';
 let good: Upstream;
 let slow: Upstream;
 let resetter: Awaited<ReturnType<typeof startResetter>>;
+let twice: Awaited<ReturnType<typeof startResetter>>;
 let dead: number;
 let edge: TestEdge;
 
 beforeAll(async () => {
-  [good, slow, resetter, dead] = await Promise.all([startUpstream('good'), startUpstream('slow'), startResetter(), deadPort()]);
+  [good, slow, resetter, dead, twice] = await Promise.all([startUpstream('good'), startUpstream('slow'), startResetter(), deadPort(), startResetter(2)]);
   edge = await startEdge(`
 domain: example.com
 services:
@@ -32,6 +33,12 @@ services:
         containerConcurrency: 1
         endpoints: ["${resetter.address}", "${good.address}"]
     traffic: [{ revisionName: busy-1, percent: 100 }]
+  - name: twice
+    revisions:
+      - name: twice-1
+        containerConcurrency: 1
+        endpoints: ["${twice.address}"]
+    traffic: [{ revisionName: twice-1, percent: 100 }]
   - name: refused
     revisions:
       - name: refused-1
@@ -49,7 +56,7 @@ services:
 
 afterAll(async () => {
   await edge?.close();
-  await Promise.all([good?.close(), slow?.close(), resetter?.close()]);
+  await Promise.all([good?.close(), slow?.close(), resetter?.close(), twice?.close()]);
 });
 
 async function call(host: string, path = '/', method = 'GET', body?: string) {
@@ -83,6 +90,21 @@ describe('upstream failures', () => {
     expect(r).toMatchObject({ status: 200, body: 'good\n' });
     expect(resetter.accepted).toBeGreaterThanOrEqual(before + 2); // both requests really met the reset
     expect((await hold).status).toBe(200);
+    // Both pods' slots were given back (containerConcurrency 1: a leaked slot would hold these forever).
+    const again = await Promise.all([call('busy.example.com', '/?sleep=50'), call('busy.example.com', '/?sleep=50')].map((p) => p.then((r) => r.status)));
+    expect(again).toEqual([200, 200]);
+  });
+
+  it('gets a request through on its third try when the only pod resets twice, with one cold-start header', async () => {
+    const res = await request(`http://127.0.0.1:${edge.port}/`, { headers: { host: 'twice.example.com' } });
+    expect(await res.body.text()).toBe('ok');
+    expect(res.statusCode).toBe(200);
+    expect(twice.accepted).toBe(3);
+    // It waited in the buffer twice; the header says so once.
+    expect(res.headers['x-tidegate-cold-start']).toMatch(/^\d+$/);
+    // Every slot it took on the way was given back: with containerConcurrency 1, a leaked one would hold the next request forever.
+    const next = await request(`http://127.0.0.1:${edge.port}/`, { headers: { host: 'twice.example.com' }, signal: AbortSignal.timeout(2000) });
+    expect(await next.body.text()).toBe('ok');
   });
 
   it('answers 502 upstream-reset when the only pod keeps resetting, after its retries', async () => {

@@ -84,12 +84,14 @@ async function defaultHandler(name: string, req: http.IncomingMessage, res: http
   res.end(body);
 }
 
-/** A TCP server that accepts and immediately resets every connection (RST). */
-export async function startResetter(): Promise<{ port: number; address: string; accepted: number; close(): Promise<void> }> {
+/** A TCP server that resets (RST) each of its first `resets` connections at their first request (all of them by default). */
+export async function startResetter(resets = Infinity): Promise<{ port: number; address: string; accepted: number; close(): Promise<void> }> {
   const state = { port: 0, address: '', accepted: 0, close: () => Promise.resolve() };
   const server = net.createServer((socket) => {
-    state.accepted++;
-    socket.once('data', () => socket.resetAndDestroy());
+    const n = ++state.accepted;
+    // After `resets` connections, it answers every request with 200 "ok".
+    if (n > resets) socket.on('data', () => socket.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok'));
+    else socket.once('data', () => socket.resetAndDestroy());
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   state.port = (server.address() as AddressInfo).port;
