@@ -6,13 +6,7 @@ import type { PodSlot } from '../activator/pod-slot.js';
 import { RequestStats } from '../queue/request-stats.js';
 import { PodHandle } from './pod-handle.js';
 import type { EdgeMetrics } from '../admin/metrics.js';
-
-interface Counting {
-  inc(): void;
-}
-interface Observing {
-  observe(v: number): void;
-}
+import type { HotCounterChild, HotHistogramChild } from '../admin/hot-metrics.js';
 
 /**
  * Everything the edge keeps per revision across config reloads: its ready
@@ -33,8 +27,8 @@ export class RevisionRuntime {
   timeoutMs: number;
   readonly extraHeaders = 'k-proxy-request: activator\r\n';
   // Metric children cached per status code: labels() builds a key on every call.
-  private byCode = new Map<number, Counting>();
-  private duration: Observing | null = null;
+  private byCode = new Map<number, HotCounterChild>();
+  private duration: HotHistogramChild | null = null;
 
   constructor(spec: RevisionSpec, activator: ActivatorSettings, clock: Clock, onFirstQueued: () => void, random: () => number) {
     this.spec = spec;

@@ -5,7 +5,7 @@
  *
  * - One read buffer shared by every upstream socket: Node reads into it and
  *   hands the bytes to the connection synchronously; whoever keeps bytes past
- *   that call must copy them (`keep`).
+ *   that call must copy them (the parser's `hold`, the exchange's `park`).
  * - Slabs for request-body bytes: uWS reuses a chunk's memory once onData
  *   returns, so each chunk is copied into slabs that come back here when the
  *   socket has written them.
@@ -26,9 +26,4 @@ export function takeSlab(): Buffer {
 
 export function returnSlab(slab: Buffer): void {
   if (freeSlabs.length < MAX_FREE_SLABS) freeSlabs.push(slab);
-}
-
-/** A private copy of bytes that may live in the shared read buffer. */
-export function keep(bytes: Buffer): Buffer {
-  return Buffer.from(bytes);
 }

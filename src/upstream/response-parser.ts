@@ -1,5 +1,4 @@
 import { TidegateError } from '../shared/errors.js';
-import { keep } from './buffers.js';
 
 /** How the body of a response is delimited. */
 export const enum BodyMode {
@@ -94,8 +93,7 @@ export class ResponseParser {
           const end = buf.indexOf('\r\n\r\n', pos, 'latin1');
           if (end < 0) {
             if (len - pos > MAX_HEAD) throw protocol('response head larger than 64 KiB');
-            this.pending = keep(buf.subarray(pos));
-            return len;
+            return this.hold(buf, pos);
           }
           this.parseHead(buf.toString("latin1", pos, end));
           pos = end + 4;
@@ -115,8 +113,7 @@ export class ResponseParser {
           const end = buf.indexOf(0x0d, pos);
           if (end < 0 || end + 1 >= len) {
             if (len - pos > MAX_CHUNK_LINE) throw protocol('chunk size line too long');
-            this.pending = keep(buf.subarray(pos));
-            return len;
+            return this.hold(buf, pos);
           }
           if (buf[end + 1] !== 0x0a) throw protocol('bad chunk size line');
           const size = parseChunkSize(buf.toString("latin1", pos, end));
@@ -139,8 +136,7 @@ export class ResponseParser {
         }
         case State.ChunkDataEnd: {
           if (len - pos < 2) {
-            this.pending = keep(buf.subarray(pos));
-            return len;
+            return this.hold(buf, pos);
           }
           if (buf[pos] !== 0x0d || buf[pos + 1] !== 0x0a) throw protocol('missing CRLF after chunk data');
           pos += 2;
@@ -152,8 +148,7 @@ export class ResponseParser {
           const end = buf.indexOf('\r\n', pos, 'latin1');
           if (end < 0) {
             if (len - pos > MAX_HEAD) throw protocol('trailers too large');
-            this.pending = keep(buf.subarray(pos));
-            return len;
+            return this.hold(buf, pos);
           }
           const empty = end === pos;
           pos = end + 2;
@@ -174,6 +169,15 @@ export class ResponseParser {
       }
     }
     return pos;
+  }
+
+  /**
+   * Keeps the incomplete rest of `buf` (a head, a chunk-size line, …) for the
+   * next feed. A copy: fed bytes may live in a buffer the next read reuses.
+   */
+  private hold(buf: Buffer, from: number): number {
+    this.pending = Buffer.from(buf.subarray(from));
+    return buf.length;
   }
 
   private parseHead(text: string): void {

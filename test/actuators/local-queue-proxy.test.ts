@@ -6,8 +6,8 @@ import { silentLogger } from '../../src/shared/log.js';
 import { RecordingStore } from './support/recording-store.js';
 import { ensureBuilt } from './support/build.js';
 import { alive, get, localRevision, until } from './support/revision.js';
+import { CLI } from '../support/cli.js';
 
-const CLI = path.resolve('dist/cli.js');
 const QUEUE_PROXY = path.resolve('dist/bin/queue-proxy.js');
 let built = false;
 let actuator: LocalActuator | null = null;

@@ -7,8 +7,8 @@ import { startEdge, type TestEdge } from '../support/serve.js';
 import { freePort } from '../support/ports.js';
 import { ensureBuilt } from './support/build.js';
 import { FIXTURE_APP, alive, get, until } from './support/revision.js';
+import { CLI } from '../support/cli.js';
 
-const CLI = path.resolve('dist/cli.js');
 let built = false;
 let edge: TestEdge | null = null;
 

@@ -13,8 +13,8 @@ import { realClock } from '../../src/shared/clock.js';
 import { silentLogger } from '../../src/shared/log.js';
 import { RedisStore } from '../../src/store/redis.js';
 import { startRedis, type RedisHandle } from '../support/redis-server.js';
+import { CLI } from '../support/cli.js';
 
-const CLI = path.resolve('dist/cli.js');
 const HELLO = path.resolve('examples/hello.js');
 let redis: RedisHandle;
 let dir: string;

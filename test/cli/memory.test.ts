@@ -8,8 +8,8 @@ import path from 'node:path';
 import { startUpstream, type Upstream } from '../support/upstream.js';
 import { freePort } from '../support/ports.js';
 import { waitFor } from '../support/serve.js';
+import { CLI } from '../support/cli.js';
 
-const CLI = path.resolve('dist/cli.js');
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
 let app: Upstream;

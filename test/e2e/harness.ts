@@ -8,10 +8,10 @@ import path from 'node:path';
 import { Agent, request } from 'undici';
 import type { StatusDoc } from '../../src/admin/status.js';
 import { startEdge, waitFor, type TestEdge } from '../support/serve.js';
-import { startRedis, type RedisHandle } from '../support/redis-server.js';
+import { startRedis } from '../support/redis-server.js';
 
 export const APP = path.resolve('test/fixtures/app.js');
-export const CLI = path.resolve('dist/cli.js');
+export { CLI } from '../support/cli.js';
 export const HOST = 'app.example.com';
 
 export interface RevisionOptions {
@@ -183,7 +183,6 @@ export const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 
 /** A redis-server and two `serve --redis` edges sharing it, ready once both see `pods` ready pods of app-1. */
 export interface TwoEdges {
-  redis: RedisHandle;
   a: TestEdge;
   b: TestEdge;
   close(): Promise<void>;
@@ -203,5 +202,5 @@ export async function startTwoEdges(yaml: string, pods: number): Promise<TwoEdge
     await close();
     throw err;
   }
-  return { redis, a, b, close };
+  return { a, b, close };
 }

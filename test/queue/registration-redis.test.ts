@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Agent, request } from 'undici';
 import { createStore } from '../../src/store/index.js';
@@ -10,10 +9,10 @@ import { silentLogger } from '../../src/shared/log.js';
 import { startRedis, type RedisHandle } from '../support/redis-server.js';
 import { startUpstream, type Upstream } from '../support/upstream.js';
 import { freePort } from '../support/ports.js';
+import { CLI } from '../support/cli.js';
 
 // The real binary against a real redis-server: what an edge or autoscaler
 // sharing that Redis sees of a queue-proxy.
-const CLI = path.resolve('dist/cli.js');
 const agent = new Agent({ connections: 10 });
 let redis: RedisHandle;
 let store: Store;

@@ -1,11 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import path from 'node:path';
 import { createRequire } from 'node:module';
 import { isNative } from '../../src/shared/uws.js';
+import { CLI } from '../support/cli.js';
 
-const CLI = path.resolve('dist/cli.js');
 
 describe('uWebSockets.js loader', () => {
   it('accepts the native build this machine loads', () => {
