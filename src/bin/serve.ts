@@ -20,6 +20,7 @@ import { createActuator } from '../actuators/index.js';
 import type { Actuator } from '../actuators/actuator.js';
 import { staticPods } from '../actuators/static-pods.js';
 import { exitOnSignal } from '../shared/signals.js';
+import { RAW_SOCKETS } from '../upstream/raw-socket.js';
 
 export interface ServeOptions {
   configFile: string;
@@ -163,7 +164,7 @@ export async function startServe(opts: ServeOptions): Promise<ServeHandle> {
       }),
   });
   const adminPort = await admin.listen('127.0.0.1', opts.adminPort);
-  logger.info({ port, adminPort, config: opts.configFile, redis: opts.redisUrl ?? null, edgeId }, 'tidegate serving');
+  logger.info({ port, adminPort, config: opts.configFile, redis: opts.redisUrl ?? null, edgeId, upstreamSockets: RAW_SOCKETS ? 'raw' : 'net' }, 'tidegate serving');
 
   const close = async () => {
     if (closing) return;

@@ -2,6 +2,7 @@ import net from 'node:net';
 import { TidegateError } from '../shared/errors.js';
 import { ResponseParser, type ResponseSink } from './response-parser.js';
 import { readBuffer, returnSlab, SLAB_SIZE, takeSlab } from './buffers.js';
+import { readRaw, writeRaw } from './raw-socket.js';
 import type { UpstreamPool } from './pool.js';
 
 /** The side that uses a connection for one request at a time (an Exchange). */
@@ -18,15 +19,15 @@ export interface ConnectionUser extends ResponseSink {
 const MAX_QUEUED = 256 * 1024;
 
 /**
- * Sockets whose writes are held until the end of this event-loop turn. The
- * requests that one turn of uWS reads go out to the pods together, so a pod
- * woken by the first finds the rest waiting instead of being woken (and
+ * Connections whose writes are held until the end of this event-loop turn.
+ * The requests that one turn of uWS reads go out to the pods together, so a
+ * pod woken by the first finds the rest waiting instead of being woken (and
  * preempting tidegate on a shared core) once per request.
  */
-const corked: net.Socket[] = [];
-function flushCorked(): void {
-  for (let i = 0; i < corked.length; i++) corked[i]!.uncork();
-  corked.length = 0;
+const held: UpstreamConnection[] = [];
+function flushHeld(): void {
+  for (let i = 0; i < held.length; i++) held[i]!.flush();
+  held.length = 0;
 }
 
 const NULL_SINK: ResponseSink = { onResponseHead() {}, onResponseBody() {}, onResponseEnd() {} };
@@ -53,6 +54,9 @@ export class UpstreamConnection {
     }
   };
   private feedError: unknown = null;
+  /** A body-less request's head, waiting for the end of the turn (see `held`). */
+  private heldHead: string | null = null;
+  private isHeld = false;
   /** Requests served so far: a failure on a reused connection may be a keep-alive race. */
   uses = 0;
   /** While idle in its pool: when it must no longer be reused (epoch ms). */
@@ -79,6 +83,7 @@ export class UpstreamConnection {
       },
     });
     this.socket = socket;
+    readRaw(socket, (n) => this.onData(readBuffer.subarray(0, n)));
     socket.on('error', (err: NodeJS.ErrnoException) => {
       this.lastError = err;
     });
@@ -86,20 +91,38 @@ export class UpstreamConnection {
     socket.on('drain', () => this.user?.onUpstreamDrain());
   }
 
-  /** Starts a request: writes its head (and a body chunk if given). */
-  start(user: ConnectionUser, head: string, isHead: boolean): boolean {
+  /**
+   * Starts a request: its head goes out at the end of this turn, straight to
+   * the socket's handle when it has no body (`bodyFollows` false), else
+   * corked with the first body bytes the caller writes next.
+   */
+  start(user: ConnectionUser, head: string, isHead: boolean, bodyFollows: boolean): boolean {
     this.user = user;
     this.gotBytes = false;
     this.uses++;
     this.parser.sink = user;
     this.parser.expect(isHead);
-    if (!this.socket.writableCorked) {
-      this.socket.cork();
-      corked.push(this.socket);
-      if (corked.length === 1) setImmediate(flushCorked);
+    if (!this.isHeld) {
+      this.isHeld = true;
+      held.push(this);
+      if (held.length === 1) setImmediate(flushHeld);
     }
+    if (!bodyFollows) {
+      this.heldHead = head;
+      return true;
+    }
+    if (!this.socket.writableCorked) this.socket.cork();
     this.socket.write(head, 'latin1');
     return this.socket.writableLength < MAX_QUEUED;
+  }
+
+  /** Sends what start() held. */
+  flush(): void {
+    this.isHeld = false;
+    const head = this.heldHead;
+    this.heldHead = null;
+    if (head !== null && !this.dead && !writeRaw(this.socket, head)) this.socket.write(head, 'latin1');
+    if (this.socket.writableCorked) this.socket.uncork();
   }
 
   /**

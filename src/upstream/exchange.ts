@@ -5,7 +5,6 @@ import type { UpstreamConnection, ConnectionUser } from './connection.js';
 import type { UpstreamPool } from './pool.js';
 import { BodyMode, type ResponseHead } from './response-parser.js';
 import { readRequestHead, type HeadLimits, type RequestHead } from './request-head.js';
-import { connectionTokens, dropHeader } from './hop-by-hop.js';
 import { writeError } from './respond.js';
 import { returnSlab, SLAB_SIZE, takeSlab } from './buffers.js';
 
@@ -105,7 +104,8 @@ export class Exchange implements ConnectionUser, Deadlined {
     this.conn = conn;
     const h = this.head;
     if (this.dList === null && timeoutMs > 0) this.deadlines.add(this, timeoutMs);
-    let ok = conn.start(this, `${h.method} ${h.url} HTTP/1.1\r\n${h.headerBlock}${extraHeaders}\r\n`, h.method === 'HEAD');
+    const bodyFollows = h.contentLength > 0 || h.chunked || this.held !== null;
+    let ok = conn.start(this, `${h.method} ${h.url} HTTP/1.1\r\n${h.headerBlock}${extraHeaders}\r\n`, h.method === 'HEAD', bodyFollows);
     if (this.held !== null) {
       for (const chunk of this.held) ok = this.writeBody(chunk);
       this.held = null;
@@ -211,27 +211,14 @@ export class Exchange implements ConnectionUser, Deadlined {
     this.mode = head.bodyMode;
     this.total = head.contentLength;
     this.upstreamReusable = head.keepAlive;
+    if (head.keepAliveMs >= 0) this.keepAliveMs = head.keepAliveMs;
     const res = this.res;
-    const hs = head.headers;
-    let tokens: Set<string> | null = null;
-    for (let i = 0; i < hs.length; i += 2) if (hs[i] === 'connection') tokens = connectionTokens(hs[i + 1]!);
-    {
-      res.writeStatus(`${head.status} ${head.reason}`);
-      for (let i = 0; i < hs.length; i += 2) {
-        const name = hs[i]!;
-        // uWS writes its own Content-Length and Date.
-        if (name === 'content-length' || name === 'date' || dropHeader(name, tokens)) {
-          if (name === 'keep-alive') this.keepAliveMs = keepAliveHint(hs[i + 1]!);
-          continue;
-        }
-        res.writeHeader(name, hs[i + 1]!);
-      }
-      const extra = this.extraResponseHeaders;
-      if (extra !== null) for (let i = 0; i < extra.length; i += 2) res.writeHeader(extra[i]!, extra[i + 1]!);
-      if (head.bodyMode === BodyMode.None) {
-        if (this.head.method === 'HEAD' || head.status === 204 || head.status === 304) res.endWithoutBody(this.head.method === 'HEAD' && head.contentLength >= 0 ? head.contentLength : undefined);
-        else res.end();
-      }
+    head.scan.writeTo(res);
+    const extra = this.extraResponseHeaders;
+    if (extra !== null) for (let i = 0; i < extra.length; i += 2) res.writeHeader(extra[i]!, extra[i + 1]!);
+    if (head.bodyMode === BodyMode.None) {
+      if (this.head.method === 'HEAD' || head.status === 204 || head.status === 304) res.endWithoutBody(this.head.method === 'HEAD' && head.contentLength >= 0 ? head.contentLength : undefined);
+      else res.end();
     }
   }
 
@@ -332,10 +319,4 @@ export class Exchange implements ConnectionUser, Deadlined {
     if (this.aborted) this.status = 0;
     this.owner.exchangeDone(this);
   }
-}
-
-/** "timeout=5, max=100" → idle time to keep a connection (a second under the peer's). */
-function keepAliveHint(value: string): number {
-  const m = /timeout=(\d+)/i.exec(value);
-  return m ? Math.max(0, Number(m[1]) * 1000 - 1000) : 4000;
 }

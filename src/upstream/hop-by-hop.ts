@@ -21,6 +21,26 @@ export function isHopByHop(name: string): boolean {
   return ALWAYS.has(name) || name.startsWith('proxy-');
 }
 
+const ALWAYS_BY_LENGTH = new Map<number, string[]>();
+for (const name of ALWAYS) ALWAYS_BY_LENGTH.set(name.length, [...(ALWAYS_BY_LENGTH.get(name.length) ?? []), name]);
+
+/** isHopByHop for the name in buf[s, s + len), any case, without making a string of it. */
+export function isHopByHopName(buf: Uint8Array, s: number, len: number): boolean {
+  const candidates = ALWAYS_BY_LENGTH.get(len);
+  if (candidates !== undefined) for (const name of candidates) if (sameName(buf, s, name)) return true;
+  return len >= 6 && sameName(buf, s, 'proxy-');
+}
+
+/**
+ * Whether buf[s…] holds the lower-case `name`, ignoring ASCII case. Folding
+ * with | 0x20 is exact for letters and '-'; the other bytes it could confuse
+ * (control characters) never occur in a name that reached here.
+ */
+export function sameName(buf: Uint8Array, s: number, name: string): boolean {
+  for (let i = 0; i < name.length; i++) if ((buf[s + i]! | 0x20) !== name.charCodeAt(i)) return false;
+  return true;
+}
+
 /**
  * The extra names a Connection header lists ("close, x-foo"), lower-cased;
  * null when it lists none beyond the standard tokens.

@@ -130,7 +130,7 @@ export function readRequestHead(res: HttpResponse, req: HttpRequest, limits: Hea
   return {
     method,
     url,
-    host: stripPort(hostHeader).toLowerCase(),
+    host: lowerAscii(stripPort(hostHeader)),
     tag,
     headerBlock: block,
     contentLength,
@@ -140,15 +140,39 @@ export function readRequestHead(res: HttpResponse, req: HttpRequest, limits: Hea
   };
 }
 
+// The last IPv4 client seen and its text: most requests come from the same
+// few peers (a load balancer, a load generator), and formatting costs more than comparing.
+let lastV4 = -1;
+let lastV4Text = '';
+
+/** The peer's address as text: dotted IPv4 (also for IPv4-mapped IPv6), else uWS's IPv6 text. */
 function clientAddress(res: HttpResponse): string {
-  const text = Buffer.from(res.getRemoteAddressAsText()).toString('latin1');
-  return text.startsWith('0000:0000:0000:0000:0000:ffff:') ? ipv4FromMapped(text) : text;
+  const b = new Uint8Array(res.getRemoteAddress());
+  let o = -1;
+  if (b.length === 4) o = 0;
+  else if (b.length === 16 && isV4Mapped(b)) o = 12;
+  if (o < 0) return Buffer.from(res.getRemoteAddressAsText()).toString('latin1');
+  const v4 = ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
+  if (v4 !== lastV4) {
+    lastV4 = v4;
+    lastV4Text = `${b[o]}.${b[o + 1]}.${b[o + 2]}.${b[o + 3]}`;
+  }
+  return lastV4Text;
 }
 
-function ipv4FromMapped(text: string): string {
-  const hex = text.slice(30).replace(':', '');
-  const n = parseInt(hex, 16);
-  return `${(n >>> 24) & 255}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+/** ::ffff:a.b.c.d */
+function isV4Mapped(b: Uint8Array): boolean {
+  for (let i = 0; i < 10; i++) if (b[i] !== 0) return false;
+  return b[10] === 0xff && b[11] === 0xff;
+}
+
+/** "Example.COM" → "example.com", without a copy when it already is lower-case (the usual case). */
+function lowerAscii(s: string): string {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if ((c >= 0x41 && c <= 0x5a) || c > 0x7f) return s.toLowerCase();
+  }
+  return s;
 }
 
 /** "Example.com:8080" → "Example.com"; "[::1]:80" → "[::1]". */

@@ -1,22 +1,6 @@
-import { TidegateError } from '../shared/errors.js';
+import { BodyMode, HeadScan, protocolError as protocol, type ResponseHead } from './response-head.js';
 
-/** How the body of a response is delimited. */
-export const enum BodyMode {
-  None = 0,
-  Length = 1,
-  Chunked = 2,
-  UntilClose = 3,
-}
-
-export interface ResponseHead {
-  status: number;
-  reason: string;
-  /** name, value, name, value… with names lower-cased; hop-by-hop headers still included. */
-  headers: string[];
-  bodyMode: BodyMode;
-  contentLength: number; // -1 unless bodyMode = Length
-  keepAlive: boolean;
-}
+export { BodyMode, type ResponseHead } from './response-head.js';
 
 /** What a parser reports to. Body chunks are views of the fed buffer, valid only during the call: copy what you keep. */
 export interface ResponseSink {
@@ -49,6 +33,7 @@ export class ResponseParser {
   private pending: Buffer | null = null;
   private remaining = 0;
   private noBody = false;
+  private readonly head = new HeadScan();
 
   constructor(public sink: ResponseSink) {}
 
@@ -90,13 +75,12 @@ export class ResponseParser {
     while (pos < len) {
       switch (this.state) {
         case State.Head: {
-          const end = buf.indexOf('\r\n\r\n', pos, 'latin1');
-          if (end < 0) {
+          if (!this.head.scan(buf, pos, len)) {
             if (len - pos > MAX_HEAD) throw protocol('response head larger than 64 KiB');
             return this.hold(buf, pos);
           }
-          this.parseHead(buf.toString("latin1", pos, end));
-          pos = end + 4;
+          pos = this.head.end;
+          this.onHead();
           break;
         }
         case State.Length: {
@@ -180,60 +164,29 @@ export class ResponseParser {
     return buf.length;
   }
 
-  private parseHead(text: string): void {
-    const lines = text.split('\r\n');
-    const statusLine = lines[0] ?? '';
-    // "HTTP/1.1 200 OK"
-    if (!statusLine.startsWith('HTTP/1.') || statusLine.charCodeAt(8) !== 32) throw protocol(`bad status line ${JSON.stringify(statusLine.slice(0, 64))}`);
-    const http10 = statusLine.charCodeAt(7) === 48; // '0'
-    const status = Number(statusLine.slice(9, 12));
-    if (!(status >= 100 && status <= 999)) throw protocol(`bad status code in ${JSON.stringify(statusLine.slice(0, 64))}`);
-    const reason = statusLine.slice(13);
-    const headers: string[] = [];
-    let contentLength = -1;
-    let chunked = false;
-    let keepAlive = !http10;
-    for (let i = 1; i < lines.length; i++) {
-      const line = lines[i]!;
-      const colon = line.indexOf(':');
-      if (colon <= 0) throw protocol(`bad header line ${JSON.stringify(line.slice(0, 64))}`);
-      const name = line.slice(0, colon).toLowerCase();
-      const value = line.slice(colon + 1).trim();
-      if (name === 'content-length') {
-        const n = parseContentLength(value);
-        if (n < 0 || (contentLength >= 0 && contentLength !== n)) throw protocol('bad or conflicting Content-Length');
-        contentLength = n;
-      } else if (name === 'transfer-encoding') {
-        chunked = /(^|,)\s*chunked\s*$/i.test(value);
-      } else if (name === 'connection') {
-        const v = value.toLowerCase();
-        if (v.includes('close')) keepAlive = false;
-        else if (v.includes('keep-alive')) keepAlive = true;
-      }
-      headers.push(name, value);
-    }
+  private onHead(): void {
+    const h = this.head;
+    const { status } = h;
     if (status < 200 && status !== 101) {
       // Interim response (100 Continue, 103 Early Hints): skip it, the real head follows.
       return;
     }
+    let keepAlive = h.keepAlive;
     let bodyMode: BodyMode;
     if (this.noBody || status === 204 || status === 304 || status === 101) bodyMode = BodyMode.None;
-    else if (chunked) bodyMode = BodyMode.Chunked;
-    else if (contentLength >= 0) bodyMode = contentLength === 0 ? BodyMode.None : BodyMode.Length;
+    else if (h.chunked) bodyMode = BodyMode.Chunked;
+    else if (h.contentLength >= 0) bodyMode = h.contentLength === 0 ? BodyMode.None : BodyMode.Length;
     else {
       bodyMode = BodyMode.UntilClose;
       keepAlive = false;
     }
-    if (chunked && contentLength >= 0) contentLength = -1; // RFC 9112 §6.3: chunked wins
+    // RFC 9112 §6.3: chunked wins over Content-Length. A HEAD response keeps the length it declares.
+    const contentLength = bodyMode === BodyMode.Length || (this.noBody && !h.chunked) ? h.contentLength : -1;
     this.state = bodyMode === BodyMode.None ? State.Done : bodyMode === BodyMode.Length ? State.Length : bodyMode === BodyMode.Chunked ? State.ChunkSize : State.UntilClose;
-    this.remaining = contentLength;
-    this.sink.onResponseHead({ status, reason, headers, bodyMode, contentLength: bodyMode === BodyMode.Length ? contentLength : -1, keepAlive });
+    this.remaining = bodyMode === BodyMode.Length ? contentLength : 0;
+    this.sink.onResponseHead({ status, bodyMode, contentLength, keepAlive, keepAliveMs: h.keepAliveMs, scan: h });
     if (this.state === State.Done) this.sink.onResponseEnd();
   }
-}
-
-function protocol(message: string): TidegateError {
-  return new TidegateError('TG_ERR_UPSTREAM_PROTOCOL', message);
 }
 
 /** Strict decimal Content-Length; -1 when malformed. */

@@ -3,10 +3,14 @@ import { BodyMode, ResponseParser, type ResponseHead, type ResponseSink, parseCh
 
 class Recorder implements ResponseSink {
   heads: ResponseHead[] = [];
+  /** What HeadScan.writeTo hands uWS (which frames it as "HTTP/1.1 " + it + CRLF). */
+  written: string[] = [];
   body = '';
   ends = 0;
   onResponseHead(h: ResponseHead) {
     this.heads.push(h);
+    const text = (b: Uint8Array) => Buffer.from(b).toString('latin1');
+    h.scan.writeTo({ writeStatus: (s) => this.written.push(text(s)) });
   }
   onResponseBody(c: Buffer) {
     this.body += c.toString('latin1');
@@ -55,9 +59,14 @@ describe('ResponseParser', () => {
     });
   }
 
-  it('lower-cases header names and keeps values', () => {
-    const [r] = parseSplit('HTTP/1.1 200 OK\r\nX-Thing: A b\r\nContent-Length: 0\r\n\r\n');
-    expect(r!.heads[0]!.headers).toEqual(['x-thing', 'A b', 'content-length', '0']);
+  it('passes header lines on byte for byte in one write, minus what uWS or the hop rewrites', () => {
+    const raw =
+      'HTTP/1.1 200 Fine\r\nX-Thing:   A b  \r\nX-Latin: caf\xe9\r\nContent-Length: 0\r\nDate: Mon\r\nX-Empty:\r\n' +
+      'Connection: keep-alive, X-Private\r\nx-private: 1\r\nKeep-Alive: timeout=7\r\nProxy-Foo: x\r\nTE: trailers\r\nX-Last: z\r\n\r\n';
+    for (const r of parseSplit(raw)) {
+      expect(r.written).toEqual(['200 Fine\r\nX-Thing: A b\r\nX-Latin: caf\xe9\r\nX-Empty: \r\nX-Last: z']);
+      expect(r.heads[0]!.keepAliveMs).toBe(6000);
+    }
   });
 
   it('serves consecutive responses on one connection', () => {
@@ -77,6 +86,12 @@ describe('ResponseParser', () => {
     ['garbage status line', 'HTTP/9 OK\r\n\r\n'],
     ['bad status code', 'HTTP/1.1 abc OK\r\n\r\n'],
     ['header without colon', 'HTTP/1.1 200 OK\r\nnocolon\r\n\r\n'],
+    ['header without a name', 'HTTP/1.1 200 OK\r\n: v\r\n\r\n'],
+    ['whitespace before the colon', 'HTTP/1.1 200 OK\r\nX-A : v\r\n\r\n'],
+    ['a folded header line', 'HTTP/1.1 200 OK\r\nX-A: v\r\n  more\r\n\r\n'],
+    ['a bare LF in a header', 'HTTP/1.1 200 OK\r\nX-A: v\nX-B: w\r\n\r\n'],
+    ['a bare CR in a header', 'HTTP/1.1 200 OK\r\nX-A: v\rX-B: w\r\n\r\n'],
+    ['a one-digit status', 'HTTP/1.1 2 OK\r\n\r\n'],
     ['conflicting content-length', 'HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n'],
     ['negative content-length', 'HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n'],
     ['bad chunk size', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n'],
