@@ -156,7 +156,7 @@ export class Edge implements ExchangeOwner {
     ex.route = rev;
     const slot = rev.throttler.tryAcquire();
     if (slot !== null) {
-      this.dispatch(ex, rev, slot, false);
+      this.dispatch(ex, rev, slot, false, ex.startedAt);
       return;
     }
     this.buffer(ex, rev);
@@ -193,12 +193,13 @@ export class Edge implements ExchangeOwner {
     this.dispatch(ex, rev, slot, true);
   }
 
-  private dispatch(ex: Exchange, rev: RevisionRuntime, slot: Slot, viaActivator: boolean): void {
+  /** `now`: the time when the caller has it at hand (the request's arrival, same turn). */
+  private dispatch(ex: Exchange, rev: RevisionRuntime, slot: Slot, viaActivator: boolean, now = this.clock.now()): void {
     const pod = slot.pod;
     ex.slot = slot;
     ex.pod = pod;
     pod.inFlight++;
-    if (!viaActivator) pod.stats.requestIn(this.clock.now(), false);
+    if (!viaActivator) pod.stats.requestIn(now, false);
     ex.forward(pod.pool, rev.timeoutMs, viaActivator ? rev.extraHeaders : '');
   }
 

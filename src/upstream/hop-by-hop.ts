@@ -21,23 +21,31 @@ export function isHopByHop(name: string): boolean {
   return ALWAYS.has(name) || name.startsWith('proxy-');
 }
 
-const ALWAYS_BY_LENGTH = new Map<number, string[]>();
-for (const name of ALWAYS) ALWAYS_BY_LENGTH.set(name.length, [...(ALWAYS_BY_LENGTH.get(name.length) ?? []), name]);
+/** A lower-case header name as bytes, for comparing with bytes off the wire. */
+export function nameBytes(name: string): Uint8Array {
+  return Uint8Array.from(name, (c) => c.charCodeAt(0));
+}
+
+const ALWAYS_BY_LENGTH = new Map<number, Uint8Array[]>();
+for (const name of ALWAYS) ALWAYS_BY_LENGTH.set(name.length, [...(ALWAYS_BY_LENGTH.get(name.length) ?? []), nameBytes(name)]);
+const PROXY_ = nameBytes('proxy-');
 
 /** isHopByHop for the name in buf[s, s + len), any case, without making a string of it. */
 export function isHopByHopName(buf: Uint8Array, s: number, len: number): boolean {
   const candidates = ALWAYS_BY_LENGTH.get(len);
   if (candidates !== undefined) for (const name of candidates) if (sameName(buf, s, name)) return true;
-  return len >= 6 && sameName(buf, s, 'proxy-');
+  return len >= 6 && sameName(buf, s, PROXY_);
 }
 
 /**
- * Whether buf[s…] holds the lower-case `name`, ignoring ASCII case. Folding
- * with | 0x20 is exact for letters and '-'; the other bytes it could confuse
- * (control characters) never occur in a name that reached here.
+ * Whether buf[s…] holds `name` (lower-case bytes), ignoring ASCII case.
+ * Folding with | 0x20 is exact for letters and '-'; the other bytes it could
+ * confuse (control characters) never occur in a name that reached here.
+ * Bytes, not a string: charCodeAt on the many kinds of V8 string costs a
+ * generic property lookup per character in optimized code.
  */
-export function sameName(buf: Uint8Array, s: number, name: string): boolean {
-  for (let i = 0; i < name.length; i++) if ((buf[s + i]! | 0x20) !== name.charCodeAt(i)) return false;
+export function sameName(buf: Uint8Array, s: number, name: Uint8Array): boolean {
+  for (let i = 0; i < name.length; i++) if ((buf[s + i]! | 0x20) !== name[i]) return false;
   return true;
 }
 

@@ -31,11 +31,37 @@ export interface HeadLimits {
 // state, so capturing headers allocates no closure per request.
 const names: string[] = [];
 const values: string[] = [];
+let count = 0;
 let headerBytes = 0;
 function collect(name: string, value: string): void {
-  names.push(name);
-  values.push(value);
+  names[count] = name;
+  values[count] = value;
+  count++;
   headerBytes += name.length + value.length + 4;
+}
+
+// The forwarding headers tidegate adds, for the last (client, Host, proto)
+// seen when the request brought none of its own: most requests repeat them.
+let lastClient = '';
+let lastHost = '';
+let lastProto = '';
+let lastAdded = '';
+
+function forwardingHeaders(client: string, hostHeader: string, proto: string, xff: string, forwarded: string): string {
+  const own = xff === '' && forwarded === '';
+  if (own && client === lastClient && hostHeader === lastHost && proto === lastProto) return lastAdded;
+  const me = `for=${client.includes(':') ? `"[${client}]"` : client};proto=${proto}${hostHeader ? `;host=${hostHeader}` : ''}`;
+  const added =
+    `x-forwarded-for: ${xff ? `${xff}, ${client}` : client}\r\nx-forwarded-proto: ${proto}\r\n` +
+    (hostHeader ? `x-forwarded-host: ${hostHeader}\r\n` : '') +
+    `forwarded: ${forwarded ? `${forwarded}, ${me}` : me}\r\n`;
+  if (own) {
+    lastClient = client;
+    lastHost = hostHeader;
+    lastProto = proto;
+    lastAdded = added;
+  }
+  return added;
 }
 
 /**
@@ -44,8 +70,7 @@ function collect(name: string, value: string): void {
  * smuggling shapes (400), header limit (431), declared body over the limit (413).
  */
 export function readRequestHead(res: HttpResponse, req: HttpRequest, limits: HeadLimits, forwardedProto = 'http'): RequestHead {
-  names.length = 0;
-  values.length = 0;
+  count = 0;
   headerBytes = 0;
   req.forEach(collect);
   const method = req.getCaseSensitiveMethod();
@@ -65,7 +90,7 @@ export function readRequestHead(res: HttpResponse, req: HttpRequest, limits: Hea
   let proxyRequest = '';
   let networkProbe = '';
   let hosts = 0;
-  for (let i = 0; i < names.length; i++) {
+  for (let i = 0; i < count; i++) {
     const name = names[i]!;
     const value = values[i]!;
     switch (name) {
@@ -113,24 +138,19 @@ export function readRequestHead(res: HttpResponse, req: HttpRequest, limits: Hea
   }
 
   let block = '';
-  for (let i = 0; i < names.length; i++) {
+  for (let i = 0; i < count; i++) {
     const name = names[i]!;
     if (dropHeader(name, tokens) || name === 'x-forwarded-for' || name === 'forwarded' || name === 'expect') continue;
     if (name === 'x-forwarded-proto' || name === 'x-forwarded-host') continue; // replaced below
     block += `${name}: ${values[i]}\r\n`;
   }
-  const client = clientAddress(res);
-  block += `x-forwarded-for: ${xff ? `${xff}, ${client}` : client}\r\n`;
-  block += `x-forwarded-proto: ${forwardedProto}\r\n`;
-  if (hostHeader) block += `x-forwarded-host: ${hostHeader}\r\n`;
-  const me = `for=${client.includes(':') ? `"[${client}]"` : client};proto=${forwardedProto}${hostHeader ? `;host=${hostHeader}` : ''}`;
-  block += `forwarded: ${forwarded ? `${forwarded}, ${me}` : me}\r\n`;
+  block += forwardingHeaders(clientAddress(res), hostHeader, forwardedProto, xff, forwarded);
   if (chunked) block += 'transfer-encoding: chunked\r\n';
 
   return {
     method,
     url,
-    host: lowerAscii(stripPort(hostHeader)),
+    host: hostKey(hostHeader),
     tag,
     headerBlock: block,
     contentLength,
@@ -166,13 +186,16 @@ function isV4Mapped(b: Uint8Array): boolean {
   return b[10] === 0xff && b[11] === 0xff;
 }
 
-/** "Example.COM" → "example.com", without a copy when it already is lower-case (the usual case). */
-function lowerAscii(s: string): string {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if ((c >= 0x41 && c <= 0x5a) || c > 0x7f) return s.toLowerCase();
+// The last Host header seen and its routing form (port stripped, lower-case).
+let lastHostHeader = '';
+let lastHostKey = '';
+
+function hostKey(hostHeader: string): string {
+  if (hostHeader !== lastHostHeader) {
+    lastHostHeader = hostHeader;
+    lastHostKey = stripPort(hostHeader).toLowerCase();
   }
-  return s;
+  return lastHostKey;
 }
 
 /** "Example.com:8080" → "Example.com"; "[::1]:80" → "[::1]". */

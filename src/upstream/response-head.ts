@@ -1,5 +1,5 @@
 import { TidegateError } from '../shared/errors.js';
-import { connectionTokens, isHopByHopName, sameName } from './hop-by-hop.js';
+import { connectionTokens, isHopByHopName, nameBytes, sameName } from './hop-by-hop.js';
 
 /** How the body of a response is delimited. */
 export const enum BodyMode {
@@ -256,21 +256,27 @@ const enum Name {
   HopByHop,
 }
 
+const DATE = nameBytes('date');
+const CONNECTION = nameBytes('connection');
+const KEEP_ALIVE = nameBytes('keep-alive');
+const CONTENT_LENGTH = nameBytes('content-length');
+const TRANSFER_ENCODING = nameBytes('transfer-encoding');
+
 /** The names a proxy acts on, compared case-insensitively on the bytes (no string is made). */
 function classify(buf: Buffer, s: number, len: number): Name {
   switch (len) {
     case 4:
-      if (sameName(buf, s, 'date')) return Name.Date;
+      if (sameName(buf, s, DATE)) return Name.Date;
       break;
     case 10:
-      if (sameName(buf, s, 'connection')) return Name.Connection;
-      if (sameName(buf, s, 'keep-alive')) return Name.KeepAlive;
+      if (sameName(buf, s, CONNECTION)) return Name.Connection;
+      if (sameName(buf, s, KEEP_ALIVE)) return Name.KeepAlive;
       break;
     case 14:
-      if (sameName(buf, s, 'content-length')) return Name.ContentLength;
+      if (sameName(buf, s, CONTENT_LENGTH)) return Name.ContentLength;
       break;
     case 17:
-      if (sameName(buf, s, 'transfer-encoding')) return Name.TransferEncoding;
+      if (sameName(buf, s, TRANSFER_ENCODING)) return Name.TransferEncoding;
       break;
   }
   return isHopByHopName(buf, s, len) ? Name.HopByHop : Name.Other;
