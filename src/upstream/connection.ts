@@ -112,7 +112,7 @@ export class UpstreamConnection {
       return true;
     }
     if (!this.socket.writableCorked) this.socket.cork();
-    this.socket.write(head, 'latin1');
+    this.socket.write(head, 'utf8');
     return this.socket.writableLength < MAX_QUEUED;
   }
 
@@ -121,7 +121,7 @@ export class UpstreamConnection {
     this.isHeld = false;
     const head = this.heldHead;
     this.heldHead = null;
-    if (head !== null && !this.dead && !writeRaw(this.socket, head)) this.socket.write(head, 'latin1');
+    if (head !== null && !this.dead && !writeRaw(this.socket, head)) this.socket.write(head, 'utf8');
     if (this.socket.writableCorked) this.socket.uncork();
   }
 

@@ -16,9 +16,12 @@ const ALWAYS = new Set([
   'http2-settings',
 ]);
 
+/** The lengths of the names in ALWAYS: most names are ruled out by length alone, before any hashing. */
+const ALWAYS_LENGTHS = new Set([...ALWAYS].map((n) => n.length));
+
 /** True for a lower-case header name that never crosses a hop. */
 export function isHopByHop(name: string): boolean {
-  return ALWAYS.has(name) || name.startsWith('proxy-');
+  return (ALWAYS_LENGTHS.has(name.length) && ALWAYS.has(name)) || name.startsWith('proxy-');
 }
 
 /** A lower-case header name as bytes, for comparing with bytes off the wire. */
@@ -54,6 +57,8 @@ export function sameName(buf: Uint8Array, s: number, name: Uint8Array): boolean 
  * null when it lists none beyond the standard tokens.
  */
 export function connectionTokens(value: string): Set<string> | null {
+  const plain = value.toLowerCase();
+  if (plain === 'keep-alive' || plain === 'close') return null; // nearly every Connection header
   let set: Set<string> | null = null;
   for (const raw of value.split(',')) {
     const token = raw.trim().toLowerCase();

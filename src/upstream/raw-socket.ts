@@ -19,7 +19,7 @@ import { getSystemErrorName } from 'node:util';
  */
 
 interface StreamHandle {
-  writeLatin1String(req: WriteReq, data: string): number;
+  writeUtf8String(req: WriteReq, data: string): number;
   onread: (this: StreamHandle, arrayBuffer: unknown) => unknown;
 }
 
@@ -57,7 +57,7 @@ export const RAW_SOCKETS = binding !== null;
 
 function handleOf(socket: net.Socket): StreamHandle | null {
   const h = (socket as unknown as { _handle?: Partial<StreamHandle> | null })._handle;
-  return h != null && typeof h.writeLatin1String === 'function' && typeof h.onread === 'function' ? (h as StreamHandle) : null;
+  return h != null && typeof h.writeUtf8String === 'function' && typeof h.onread === 'function' ? (h as StreamHandle) : null;
 }
 
 function uvError(errno: number): NodeJS.ErrnoException {
@@ -72,7 +72,7 @@ function onRawWriteComplete(this: WriteReq, status: number): void {
 }
 
 /**
- * Writes `data` (latin1) to the socket's handle now, when nothing is queued
+ * Writes `data` (as UTF-8) to the socket's handle now, when nothing is queued
  * before it. Returns false, having written nothing, when the raw path cannot
  * be used (no binding, still connecting, bytes waiting in the Writable); the
  * caller then uses socket.write. A write error destroys the socket with it.
@@ -86,7 +86,7 @@ export function writeRaw(socket: net.Socket, data: string): boolean {
   req.oncomplete = onRawWriteComplete;
   req.async = false;
   req.socket = socket;
-  const err = handle.writeLatin1String(req, data);
+  const err = handle.writeUtf8String(req, data);
   if (err !== 0) {
     req.socket = null;
     socket.destroy(uvError(err));

@@ -59,7 +59,8 @@ function forwardingHeaders(client: string, hostHeader: string, proto: string, xf
     lastClient = client;
     lastHost = hostHeader;
     lastProto = proto;
-    lastAdded = added;
+    // Kept flat: a string built by concatenation is a tree that every request head using it would walk again.
+    lastAdded = Buffer.from(added).toString();
   }
   return added;
 }

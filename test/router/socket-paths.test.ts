@@ -22,8 +22,9 @@ const POD_HEAD =
   'HTTP/1.1 200 OK\r\nX-Latin: caf\xe9\r\nDate: Mon, 01 Jan 2001 00:00:00 GMT\r\nConnection: keep-alive, X-Private\r\n' +
   'X-Private: secret\r\nKeep-Alive: timeout=5\r\nProxy-Thing: x\r\nContent-Length: 2\r\nX-Last:   spaced  \r\n\r\nok';
 
-/** A raw TCP pod answering every request with POD_HEAD, or with a folded header line for /fold. */
-async function rawPod(): Promise<{ address: string; close(): Promise<void> }> {
+/** A raw TCP pod answering every request with POD_HEAD, or with a folded header line for /fold; it keeps the request heads it saw. */
+async function rawPod(): Promise<{ address: string; heads: Buffer[]; close(): Promise<void> }> {
+  const heads: Buffer[] = [];
   const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
     sockets.add(socket);
@@ -32,6 +33,7 @@ async function rawPod(): Promise<{ address: string; close(): Promise<void> }> {
     socket.on('data', (d: Buffer) => {
       seen += d.toString('latin1');
       if (!seen.includes('\r\n\r\n')) return;
+      heads.push(Buffer.from(seen, 'latin1'));
       const fold = seen.startsWith('GET /fold ');
       seen = '';
       socket.write(Buffer.from(fold ? 'HTTP/1.1 200 OK\r\nX-A: one\r\n two\r\nContent-Length: 0\r\n\r\n' : POD_HEAD, 'latin1'));
@@ -40,6 +42,7 @@ async function rawPod(): Promise<{ address: string; close(): Promise<void> }> {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return {
     address: `127.0.0.1:${(server.address() as AddressInfo).port}`,
+    heads,
     close: () =>
       new Promise<void>((r) => {
         for (const s of sockets) s.destroy();
@@ -123,6 +126,16 @@ describe.each([
     for (const gone of ['X-Private', 'Keep-Alive', 'Proxy-Thing', 'Connection', '2001']) expect(head).not.toContain(gone);
     expect(head.match(/\r\ndate: /gi)).toHaveLength(1);
     expect(head.match(/\r\ncontent-length: 2(\r\n|$)/gi)).toHaveLength(1);
+  });
+
+  it('passes UTF-8 in request header values and the path to the pod byte for byte', async () => {
+    raw.heads.length = 0;
+    // "a café € z" in UTF-8 (uWS v20.30 trims non-ASCII bytes at either end of a value as if they were spaces).
+    const value = Buffer.from('a caf\xc3\xa9 \xe2\x82\xac z', 'latin1');
+    await rawRequest(port, Buffer.concat([Buffer.from('GET /p\xc3\xa4th?q=\xc3\xa9 HTTP/1.1\r\nHost: raw.example.com\r\nX-Utf8: ', 'latin1'), value, Buffer.from('\r\n\r\n')]), 300);
+    const head = raw.heads[0]!;
+    expect(head.toString('latin1')).toMatch(/^GET \/p\xc3\xa4th\?q=\xc3\xa9 HTTP\/1\.1\r\n/);
+    expect(head.includes(Buffer.concat([Buffer.from('x-utf8: '), value, Buffer.from('\r\n')]))).toBe(true);
   });
 
   it('answers 502 upstream-protocol for a folded header line', async () => {
