@@ -65,6 +65,8 @@ function uvError(errno: number): NodeJS.ErrnoException {
   return Object.assign(new Error(`write ${code}`), { code, errno, syscall: 'write' });
 }
 
+let spare: WriteReq | null = null;
+
 function onRawWriteComplete(this: WriteReq, status: number): void {
   const socket = this.socket;
   this.socket = null;
@@ -81,7 +83,10 @@ export function writeRaw(socket: net.Socket, data: string): boolean {
   if (binding === null || socket.connecting || socket.destroyed || socket.writableLength > 0) return false;
   const handle = handleOf(socket);
   if (handle === null) return false;
-  const req = new binding.WriteWrap();
+  // A write that libuv completes at once never attaches its request object
+  // to the handle, so the next write may use it again.
+  const req = spare ?? new binding.WriteWrap();
+  spare = null;
   req.handle = handle;
   req.oncomplete = onRawWriteComplete;
   req.async = false;
@@ -89,9 +94,11 @@ export function writeRaw(socket: net.Socket, data: string): boolean {
   const err = handle.writeUtf8String(req, data);
   if (err !== 0) {
     req.socket = null;
+    spare = req;
     socket.destroy(uvError(err));
   } else if (binding.streamBaseState[binding.kLastWriteWasAsync] === 0) {
     req.socket = null; // done: libuv took every byte
+    spare = req;
   }
   return true;
 }
