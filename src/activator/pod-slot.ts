@@ -1,3 +1,4 @@
+import type { Timer } from '../shared/clock.js';
 /**
  * A pod as the throttler sees it: how many requests this edge has in flight
  * to it and how many it may have. The edge's own pod object (upstream pool,
@@ -19,8 +20,14 @@ export class PodSlot<P extends PodLike = PodLike> {
   pod: P;
   /** Requests this edge has sent to the pod and not yet released. */
   inFlight = 0;
-  /** This edge's limit for the pod: its share of containerConcurrency, Infinity when CC = 0. */
+  /** This edge's limit for the pod now: its share, or 0 while ejected. The policies read only this. */
   capacity: number;
+  /** This edge's share of the pod's containerConcurrency (Infinity when CC = 0). */
+  share: number;
+  /** Refused connections in a row (passive health check); a response resets it. */
+  refusals = 0;
+  /** While ejected: the timer that puts the pod back in rotation. */
+  ejectTimer: Timer | null = null;
   /** False once the pod left the ready set (or this edge's subset): no new requests. */
   active = true;
   /** Position in the throttler's active array (-1 when inactive); lets `exclude` be O(1). */
@@ -31,6 +38,11 @@ export class PodSlot<P extends PodLike = PodLike> {
     this.address = pod.address;
     this.pod = pod;
     this.capacity = capacity;
+    this.share = capacity;
+  }
+
+  get ejected(): boolean {
+    return this.ejectTimer !== null;
   }
 
   get hasCapacity(): boolean {

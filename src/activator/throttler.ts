@@ -31,6 +31,10 @@ function byAddress(a: PodLike, b: PodLike): number {
   return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }
 
+/** How long a pod that refused a connection is left out, the first time and at most. */
+export const FIRST_EJECT_MS = 1000;
+export const MAX_EJECT_MS = 30_000;
+
 /**
  * One revision's pod picker and activator buffer (KNATIVE.md §3 Throttler).
  * Every request of the revision goes through it, warm or cold: tryAcquire
@@ -168,7 +172,7 @@ export class RevisionThrottler<P extends PodLike> {
     slot.inFlight--;
     this.total--;
     if (!slot.active) {
-      if (slot.inFlight === 0 && this.slots.get(slot.id) === slot) this.slots.delete(slot.id);
+      if (slot.inFlight === 0 && this.slots.get(slot.id) === slot) this.forgetSlot(slot);
       return;
     }
     if (this.head !== null) this.dispatch();
@@ -201,6 +205,36 @@ export class RevisionThrottler<P extends PodLike> {
       }
     }
     return true;
+  }
+
+  /**
+   * Passive health check: a pod that refused a connection gets no new
+   * requests for a while, 1 s at first, doubling while it keeps refusing, up
+   * to 30 s; then it is tried again. Requests with no other pod wait in the
+   * buffer meanwhile (and fail with buffer-timeout if none comes back).
+   */
+  eject(slot: PodSlot<P>): void {
+    if (slot.ejected || this.slots.get(slot.id) !== slot) return;
+    slot.refusals++;
+    slot.capacity = 0;
+    const ms = Math.min(MAX_EJECT_MS, FIRST_EJECT_MS * 2 ** Math.min(slot.refusals - 1, 16));
+    slot.ejectTimer = this.clock.setTimeout(() => {
+      slot.ejectTimer = null;
+      slot.capacity = slot.share;
+      this.dispatch();
+    }, ms);
+    slot.ejectTimer.unref?.();
+  }
+
+  /** The pod answered: it is healthy again as far as ejection goes. */
+  answered(slot: PodSlot<P>): void {
+    slot.refusals = 0;
+  }
+
+  private forgetSlot(slot: PodSlot<P>): void {
+    this.slots.delete(slot.id);
+    if (slot.ejectTimer !== null) this.clock.clearTimeout(slot.ejectTimer);
+    slot.ejectTimer = null;
   }
 
   /** Removes a waiting request (client abort); O(1). False if it was not waiting here. */
@@ -318,14 +352,15 @@ export class RevisionThrottler<P extends PodLike> {
       } else {
         slot.pod = pod;
         slot.address = pod.address;
-        slot.capacity = capacity;
+        slot.share = capacity;
+        slot.capacity = slot.ejected ? 0 : capacity;
       }
       slot.active = true;
       slot.index = next.length;
       next.push(slot);
     }
     for (const s of previous) {
-      if (!s.active && s.inFlight === 0) this.slots.delete(s.id);
+      if (!s.active && s.inFlight === 0) this.forgetSlot(s);
     }
     this.active = next;
     if (this.state.cursor >= next.length) this.state.cursor = 0;

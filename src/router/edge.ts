@@ -215,7 +215,9 @@ export class Edge implements ExchangeOwner {
         // Ended while still buffered (client abort, timeout): leave the queue.
         rev.throttler.cancel(held);
       } else if (held !== null) {
-        this.releaseSlot(rev, held as Slot, ex.pod as PodHandle, now, ex.viaActivator);
+        const slot = held as Slot;
+        if (slot.refusals !== 0 && ex.responseStarted) rev.throttler.answered(slot);
+        this.releaseSlot(rev, slot, ex.pod as PodHandle, now, ex.viaActivator);
       }
       if (ex.viaActivator) rev.activatorStats.requestOut(now, false);
       rev.observe(this.metrics, ex.status, (now - ex.startedAt) / 1000);
@@ -236,6 +238,16 @@ export class Edge implements ExchangeOwner {
     const viaActivator = ex.viaActivator;
     this.releaseSlot(rev, failed, ex.pod as PodHandle, this.clock.now(), viaActivator);
     ex.pod = ex.slot = null;
+    // A refused connection means nothing listens there: the pod is left out for a while. The
+    // request never reached an app, so for pods tidegate runs (which come back, or are replaced)
+    // it is not counted as a try: it waits for a pod that accepts, within the revision's timeout.
+    const refused = err.code === 'TG_ERR_UPSTREAM_REFUSED';
+    if (refused) {
+      rev.throttler.eject(failed);
+      this.metrics.ejections.labels(rev.name).inc();
+      this.log.warn({ revision: rev.name, pod: failed.id, address: failed.address, refusals: failed.refusals }, 'pod refused a connection: left out for a while');
+    }
+    if (refused && rev.managed) ex.attempts--;
     if (retryable && ex.attempts < MAX_ATTEMPTS) {
       this.metrics.retries.labels(rev.name).inc();
       const next = rev.throttler.tryAcquire(failed);

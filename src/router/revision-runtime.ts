@@ -52,6 +52,11 @@ export class RevisionRuntime {
     return this.spec.service;
   }
 
+  /** Pods that tidegate starts (local processes, Kubernetes), as opposed to static endpoints nobody replaces. */
+  get managed(): boolean {
+    return this.spec.endpoints === null;
+  }
+
   reconfigure(spec: RevisionSpec, activator: ActivatorSettings): void {
     this.spec = spec;
     this.timeoutMs = spec.timeoutSeconds * 1000;

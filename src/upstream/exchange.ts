@@ -39,6 +39,7 @@ export class Exchange implements ConnectionUser, Deadlined {
   pod: unknown = null;
   slot: unknown = null;
   route: unknown = null;
+  /** Tries counted against the retry limit (the owner may leave one uncounted). */
   attempts = 0;
   /** Went through the activator buffer (the edge counts it there, and tells the pod). */
   viaActivator = false;

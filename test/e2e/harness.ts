@@ -12,6 +12,7 @@ import { startRedis } from '../support/redis-server.js';
 
 export const APP = path.resolve('test/fixtures/app.js');
 export { CLI } from '../support/cli.js';
+export { getMetrics } from '../support/serve.js';
 export const HOST = 'app.example.com';
 
 export interface RevisionOptions {
@@ -101,10 +102,6 @@ export async function getStatus(adminPort: number): Promise<StatusDoc> {
   return JSON.parse(text) as StatusDoc;
 }
 
-export async function getMetrics(adminPort: number): Promise<string> {
-  const res = await request(`http://127.0.0.1:${adminPort}/metrics`);
-  return res.body.text();
-}
 
 /** /status of one revision (throws when absent so tests fail loudly). */
 export async function revisionStatus(adminPort: number, name = 'app-1'): Promise<StatusDoc['revisions'][number]> {

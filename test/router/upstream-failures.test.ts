@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import net from 'node:net';
 import { startUpstream, startResetter, deadPort, type Upstream } from '../support/upstream.js';
-import { startEdge, waitFor, type TestEdge } from '../support/serve.js';
+import { getMetrics, startEdge, waitFor, type TestEdge } from '../support/serve.js';
 
 let good: Upstream;
 let slow: Upstream;
@@ -44,6 +44,12 @@ services:
       - name: refused-1
         endpoints: ["127.0.0.1:${dead}"]
     traffic: [{ revisionName: refused-1, percent: 100 }]
+  - name: halfdead
+    revisions:
+      - name: halfdead-1
+        containerConcurrency: 0
+        endpoints: ["127.0.0.1:${dead}", "${good.address}"]
+    traffic: [{ revisionName: halfdead-1, percent: 100 }]
   - name: slow
     revisions:
       - name: slow-1
@@ -118,6 +124,15 @@ describe('upstream failures', () => {
     const r = await call('refused.example.com');
     expect(r.status).toBe(502);
     expect(r.error).toBe('upstream-refused');
+  });
+
+  it('leaves a static pod that refused out of rotation: the next requests go straight to the pod that answers', async () => {
+    const results = [];
+    for (let i = 0; i < 20; i++) results.push((await call('halfdead.example.com')).status);
+    expect(results).toEqual(Array.from({ length: 20 }, () => 200));
+    // Twenty requests over two pods, but the refusing one was met once: then it was left out (for 1 s).
+    const metrics = await getMetrics(edge.adminPort);
+    expect(/^tidegate_pod_ejections_total\{revision="halfdead-1"\} (\d+)/m.exec(metrics)?.[1]).toBe('1');
   });
 
   it("answers 504 upstream-timeout after the revision's timeoutSeconds", async () => {

@@ -51,3 +51,9 @@ export async function waitFor(check: () => boolean | Promise<boolean>, ms = 5000
   }
   throw new Error(`timed out after ${ms} ms waiting for ${what}`);
 }
+
+/** The admin server's /metrics text. */
+export async function getMetrics(adminPort: number): Promise<string> {
+  const res = await request(`http://127.0.0.1:${adminPort}/metrics`);
+  return res.body.text();
+}
