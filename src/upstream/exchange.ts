@@ -218,7 +218,9 @@ export class Exchange implements ConnectionUser, Deadlined {
     const extra = this.extraResponseHeaders;
     if (extra !== null) for (let i = 0; i < extra.length; i += 2) res.writeHeader(extra[i]!, extra[i + 1]!);
     if (head.bodyMode === BodyMode.None) {
-      if (this.head.method === 'HEAD' || head.status === 204 || head.status === 304) res.endWithoutBody(this.head.method === 'HEAD' && head.contentLength >= 0 ? head.contentLength : undefined);
+      if (this.head.method === 'HEAD' && head.contentLength >= 0) res.endWithoutBody(head.contentLength);
+      // No argument at all: uWS.js reads an explicit undefined as a length (and writes Content-Length: 2^63).
+      else if (this.head.method === 'HEAD' || head.status === 204 || head.status === 304) res.endWithoutBody();
       else res.end();
     }
   }

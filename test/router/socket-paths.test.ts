@@ -22,7 +22,7 @@ const POD_HEAD =
   'HTTP/1.1 200 OK\r\nX-Latin: caf\xe9\r\nDate: Mon, 01 Jan 2001 00:00:00 GMT\r\nConnection: keep-alive, X-Private\r\n' +
   'X-Private: secret\r\nKeep-Alive: timeout=5\r\nProxy-Thing: x\r\nContent-Length: 2\r\nX-Last:   spaced  \r\n\r\nok';
 
-/** A raw TCP pod answering every request with POD_HEAD, or with a folded header line for /fold; it keeps the request heads it saw. */
+/** A raw TCP pod answering with POD_HEAD (its head alone to HEAD), a folded header line for /fold, a 204 for /204; it keeps the request heads it saw. */
 async function rawPod(): Promise<{ address: string; heads: Buffer[]; close(): Promise<void> }> {
   const heads: Buffer[] = [];
   const sockets = new Set<net.Socket>();
@@ -34,9 +34,15 @@ async function rawPod(): Promise<{ address: string; heads: Buffer[]; close(): Pr
       seen += d.toString('latin1');
       if (!seen.includes('\r\n\r\n')) return;
       heads.push(Buffer.from(seen, 'latin1'));
-      const fold = seen.startsWith('GET /fold ');
+      const answer = seen.startsWith('GET /fold ')
+        ? 'HTTP/1.1 200 OK\r\nX-A: one\r\n two\r\nContent-Length: 0\r\n\r\n'
+        : seen.startsWith('GET /204 ')
+          ? 'HTTP/1.1 204 No Content\r\nX-A: 1\r\n\r\n'
+          : seen.startsWith('HEAD ')
+            ? POD_HEAD.slice(0, -2)
+            : POD_HEAD;
       seen = '';
-      socket.write(Buffer.from(fold ? 'HTTP/1.1 200 OK\r\nX-A: one\r\n two\r\nContent-Length: 0\r\n\r\n' : POD_HEAD, 'latin1'));
+      socket.write(Buffer.from(answer, 'latin1'));
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -110,10 +116,10 @@ describe.each([
     for (let round = 0; round < 3; round++) {
       const results = await Promise.all([
         ...Array.from({ length: 20 }, () => request(`http://127.0.0.1:${port}/x?y=1`, { headers: { host: 'app.example.com' } }).then(async (r) => `${r.statusCode} ${await r.body.text()}`)),
-        request(`http://127.0.0.1:${port}/`, { method: 'HEAD', headers: { host: 'app.example.com' } }).then(async (r) => `${r.statusCode} head ${(await r.body.text()).length}`),
+        request(`http://127.0.0.1:${port}/`, { method: 'HEAD', headers: { host: 'app.example.com' } }).then(async (r) => `${r.statusCode} head ${(await r.body.text()).length} ${String(r.headers['content-length'])}`),
         request(`http://127.0.0.1:${port}/upload`, { method: 'POST', body, headers: { host: 'app.example.com' } }).then(async (r) => `${r.statusCode} ${(JSON.parse(await r.body.text()) as { sha256: string }).sha256}`),
       ]);
-      expect(results).toEqual([...Array.from({ length: 20 }, () => '200 app\n'), '200 head 0', `200 ${sha}`]);
+      expect(results).toEqual([...Array.from({ length: 20 }, () => '200 app\n'), '200 head 0 undefined', `200 ${sha}`]);
     }
   });
 
@@ -136,6 +142,17 @@ describe.each([
     const head = raw.heads[0]!;
     expect(head.toString('latin1')).toMatch(/^GET \/p\xc3\xa4th\?q=\xc3\xa9 HTTP\/1\.1\r\n/);
     expect(head.includes(Buffer.concat([Buffer.from('x-utf8: '), value, Buffer.from('\r\n')]))).toBe(true);
+  });
+
+  it('passes on the length a HEAD response declares, and gives a 204 no length at all', async () => {
+    const head = await rawRequest(port, 'HEAD / HTTP/1.1\r\nHost: raw.example.com\r\n\r\n', 300);
+    expect(head.status).toBe(200);
+    expect(head.text.match(/\r\ncontent-length: 2\r\n/gi)).toHaveLength(1);
+    expect(head.text.endsWith('\r\n\r\n')).toBe(true);
+    const none = await rawRequest(port, 'GET /204 HTTP/1.1\r\nHost: raw.example.com\r\n\r\n', 300);
+    expect(none.status).toBe(204);
+    expect(none.text).not.toMatch(/content-length/i);
+    expect(none.text).toContain('\r\nX-A: 1\r\n');
   });
 
   it('answers 502 upstream-protocol for a folded header line', async () => {
