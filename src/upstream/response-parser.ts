@@ -22,6 +22,9 @@ const enum State {
 
 const MAX_HEAD = 64 * 1024;
 const MAX_CHUNK_LINE = 4096;
+/** Room for held bytes kept while nothing is held; more is let go. */
+const MAX_IDLE_HELD = 16 * 1024;
+const HEAD_END = Buffer.from('\r\n\r\n');
 
 /**
  * An incremental HTTP/1.x response parser for one connection: feed() it
@@ -30,7 +33,15 @@ const MAX_CHUNK_LINE = 4096;
  */
 export class ResponseParser {
   private state = State.Done;
-  private pending: Buffer | null = null;
+  /**
+   * Bytes kept between feeds (an incomplete head, chunk-size line or
+   * trailer) at [0, heldLen). It grows by doubling and later reads are
+   * appended, so a head that trickles in a byte at a time costs linear time.
+   */
+  private held: Buffer | null = null;
+  private heldLen = 0;
+  /** How much of a head that began in an earlier read has been searched for its end. */
+  private headSearched = 0;
   private remaining = 0;
   private noBody = false;
   private readonly head = new HeadScan();
@@ -40,7 +51,8 @@ export class ResponseParser {
   /** Prepares for the response to the next request (HEAD requests have no body). */
   expect(isHead: boolean): void {
     this.state = State.Head;
-    this.pending = null;
+    this.heldLen = 0;
+    this.headSearched = 0;
     this.noBody = isHead;
   }
 
@@ -66,19 +78,28 @@ export class ResponseParser {
   /** Feeds bytes; returns how many were consumed (the rest belong to no request). */
   feed(data: Buffer): number {
     let buf = data;
-    if (this.pending !== null) {
-      buf = Buffer.concat([this.pending, data]);
-      this.pending = null;
+    if (this.heldLen > 0) {
+      this.append(data, 0);
+      buf = this.held!.subarray(0, this.heldLen);
+      this.heldLen = 0;
+    } else if (this.held !== null && this.held.length > MAX_IDLE_HELD) {
+      this.held = null; // a large head's room is not kept for the life of the connection
     }
     let pos = 0;
     const len = buf.length;
     while (pos < len) {
       switch (this.state) {
         case State.Head: {
-          if (!this.head.scan(buf, pos, len)) {
+          // A head that began in an earlier read is scanned once its end is here, found by
+          // searching only the bytes that arrived since; most heads come whole in one read.
+          const incomplete =
+            (this.headSearched > 0 && buf.indexOf(HEAD_END, Math.max(pos, pos + this.headSearched - 3)) < 0) || !this.head.scan(buf, pos, len);
+          if (incomplete) {
             if (len - pos > MAX_HEAD) throw protocol('response head larger than 64 KiB');
+            this.headSearched = len - pos;
             return this.hold(buf, pos);
           }
+          this.headSearched = 0;
           pos = this.head.end;
           this.onHead();
           break;
@@ -160,8 +181,27 @@ export class ResponseParser {
    * next feed. A copy: fed bytes may live in a buffer the next read reuses.
    */
   private hold(buf: Buffer, from: number): number {
-    this.pending = Buffer.from(buf.subarray(from));
+    const held = this.held;
+    if (held !== null && buf.buffer === held.buffer && buf.byteOffset === held.byteOffset) {
+      // Already in `held` (fed from it): keep the rest in place.
+      held.copyWithin(0, from, buf.length);
+      this.heldLen = buf.length - from;
+    } else {
+      this.heldLen = 0;
+      this.append(buf, from);
+    }
     return buf.length;
+  }
+
+  private append(src: Buffer, from: number): void {
+    const need = this.heldLen + src.length - from;
+    if (this.held === null || this.held.length < need) {
+      const grown = Buffer.allocUnsafeSlow(Math.max(need, 2 * (this.held?.length ?? 0), 1024));
+      if (this.held !== null) this.held.copy(grown, 0, 0, this.heldLen);
+      this.held = grown;
+    }
+    src.copy(this.held, this.heldLen, from);
+    this.heldLen = need;
   }
 
   private onHead(): void {

@@ -120,3 +120,31 @@ describe('ResponseParser', () => {
     expect(() => parseChunkSize('1'.repeat(13))).toThrow();
   });
 });
+
+describe('ResponseParser with bytes trickling in', () => {
+  it('parses a 60 KiB head and its body fed a byte at a time, then the next response whole', () => {
+    const r = new Recorder();
+    const p = new ResponseParser(r);
+    p.expect(false);
+    const filler = Array.from({ length: 600 }, (_, i) => `X-Filler-${i}: ${'v'.repeat(85)}\r\n`).join('');
+    const raw = Buffer.from(`HTTP/1.1 200 OK\r\n${filler}Content-Length: 5\r\n\r\nhello`, 'latin1');
+    expect(raw.length).toBeGreaterThan(60_000);
+    for (let i = 0; i < raw.length; i++) p.feed(raw.subarray(i, i + 1));
+    expect(r.heads).toHaveLength(1);
+    expect(r.body).toBe('hello');
+    expect(r.written[0]!.split('\r\n')).toHaveLength(601); // the status and every filler line
+    p.expect(false);
+    p.feed(Buffer.from('HTTP/1.1 204 No Content\r\n\r\n'));
+    expect(r.heads.map((h) => h.status)).toEqual([200, 204]);
+  });
+
+  it('still refuses a head over 64 KiB that never ends', () => {
+    const p = new ResponseParser(new Recorder());
+    p.expect(false);
+    p.feed(Buffer.from('HTTP/1.1 200 OK\r\n'));
+    const line = Buffer.from(`X-A: ${'a'.repeat(1000)}\r\n`);
+    expect(() => {
+      for (let i = 0; i < 80; i++) p.feed(line);
+    }).toThrow(expect.objectContaining({ code: 'TG_ERR_UPSTREAM_PROTOCOL' }));
+  });
+});
