@@ -105,8 +105,7 @@ export class Exchange implements ConnectionUser, Deadlined {
     this.conn = conn;
     const h = this.head;
     if (this.dList === null && timeoutMs > 0) this.deadlines.add(this, timeoutMs);
-    const bodyFollows = h.contentLength > 0 || h.chunked || this.held !== null;
-    let ok = conn.start(this, `${h.method} ${h.url} HTTP/1.1\r\n${h.headerBlock}${extraHeaders}\r\n`, h.method === 'HEAD', bodyFollows);
+    let ok = conn.start(this, `${h.method} ${h.url} HTTP/1.1\r\n${h.headerBlock}${extraHeaders}\r\n`, h.method === 'HEAD', h.contentLength > 0 || h.chunked);
     if (this.held !== null) {
       for (const chunk of this.held) ok = this.writeBody(chunk);
       this.held = null;

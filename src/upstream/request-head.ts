@@ -1,7 +1,6 @@
 import type { HttpRequest, HttpResponse } from '../shared/uws.js';
 import { TidegateError } from '../shared/errors.js';
 import { connectionTokens, dropHeader } from './hop-by-hop.js';
-import { parseContentLength } from './response-parser.js';
 
 /** What tidegate keeps of a client request head after validating it. */
 export interface RequestHead {
@@ -207,4 +206,10 @@ export function stripPort(host: string): string {
   }
   const colon = host.indexOf(':');
   return colon >= 0 ? host.slice(0, colon) : host;
+}
+
+/** Strict decimal Content-Length; -1 when malformed. */
+export function parseContentLength(value: string): number {
+  if (value.length === 0 || value.length > 15 || !/^\d+$/.test(value)) return -1;
+  return Number(value);
 }

@@ -35,7 +35,8 @@ let out = Buffer.allocUnsafe(4096);
 /**
  * One response head scanned in place: its facts, and its header lines as
  * offsets into the bytes it was read from, so that the head reaches the client
- * without a string being made of it, bytes exactly as the pod sent them. One
+ * without a string being made of it: names and values byte for byte as the
+ * pod sent them (the space around a value becomes one space after the colon). One
  * per parser, reused for every response on its connection; the offsets are
  * valid only until the next read.
  */

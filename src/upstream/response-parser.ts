@@ -229,11 +229,6 @@ export class ResponseParser {
   }
 }
 
-/** Strict decimal Content-Length; -1 when malformed. */
-export function parseContentLength(value: string): number {
-  if (value.length === 0 || value.length > 15 || !/^\d+$/.test(value)) return -1;
-  return Number(value);
-}
 
 /** Hex chunk size, extensions ignored; throws on anything else. */
 export function parseChunkSize(line: string): number {
