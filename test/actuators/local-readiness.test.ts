@@ -22,6 +22,13 @@ const SLOW_TO_WARM = [
    }).listen(+process.env.PORT, '127.0.0.1');`,
 ];
 
+// Listens at once; its readiness path always answers 503.
+const NEVER_READY_PATH = [
+  process.execPath,
+  '-e',
+  `require('http').createServer((q, s) => { s.statusCode = q.url === '/ready' ? 503 : 200; s.end(); }).listen(+process.env.PORT, '127.0.0.1');`,
+];
+
 describe('LocalActuator readiness', () => {
   it('with readinessPath, waits for a 2xx on that path (an open port is not enough)', async () => {
     const store = new RecordingStore();
@@ -35,14 +42,13 @@ describe('LocalActuator readiness', () => {
   });
 
   it('without readinessPath, a TCP connect is enough', async () => {
+    // The app's readiness path never answers 2xx: only a TCP probe can find it ready
+    // (no timing assertion: a loaded machine can take longer than 400 ms to start node).
     const store = new RecordingStore();
     actuator = new LocalActuator({ store, clock: realClock, logger: silentLogger, cliPath: 'unused' });
-    const rev = localRevision({ command: SLOW_TO_WARM, readinessPath: null });
-    const t0 = performance.now();
+    const rev = localRevision({ command: NEVER_READY_PATH, readinessPath: null });
     await actuator.scale(rev, 1);
     await until(() => store.readyPods(rev.name).length === 1, 5000, 'ready pod');
-    const id = actuator.pods(rev.name)[0]!.id;
-    expect(store.readyAt(id)! - t0).toBeLessThan(400);
   });
 
   it('a pod that never listens stays registered as not ready', async () => {
