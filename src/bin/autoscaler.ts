@@ -60,7 +60,7 @@ export async function main(values: Record<string, string | boolean | undefined>)
     onProblems: (problems) => {
       for (const p of problems) logger.error({ file: p.file, line: p.line, col: p.col }, `config reload refused: ${formatProblem(p)}`);
     },
-  });
+  }, { loadedText: loaded.text });
   logger.info({ config: configFile, redis: redisUrl, holder }, 'tidegate autoscaler running');
 
   exitOnSignal(logger, async () => {

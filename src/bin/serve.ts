@@ -145,7 +145,7 @@ export async function startServe(opts: ServeOptions): Promise<ServeHandle> {
       metrics.configReloads.labels('failed').inc();
       for (const p of problems) logger.error({ file: p.file, line: p.line, col: p.col }, `config reload refused: ${formatProblem(p)}`);
     },
-  });
+  }, { loadedText: loaded.text });
 
   const server = new EdgeServer(edge);
   const port = await server.listen(opts.host ?? '0.0.0.0', opts.port);

@@ -22,6 +22,14 @@ export interface WatchOptions {
   /** Quiet time after the last event before re-reading (default 100 ms). */
   debounceMs?: number;
   clock?: Clock;
+  /**
+   * The exact text the running config was parsed from (loadConfigFile's
+   * `text`; null: the file could not be read). The watcher starts from it and
+   * checks the file once at start, so an edit saved between the load and the
+   * watch is applied. Without it, whatever the file holds when the watch
+   * starts is taken as what runs.
+   */
+  loadedText?: string | null;
 }
 
 function hash(text: string | null): string {
@@ -42,7 +50,8 @@ export function watchConfig(file: string, handlers: ConfigHandlers, opts: WatchO
   const absolute = path.resolve(file);
   const base = path.basename(absolute);
   // The content the caller already runs with: rewriting it unchanged is not a change.
-  let lastHash = hash(readNow(absolute));
+  const known = opts.loadedText !== undefined;
+  let lastHash = hash(known ? (opts.loadedText ?? null) : readNow(absolute));
   let timer: Timer | null = null;
   let reading = false;
   let again = false;
@@ -100,6 +109,8 @@ export function watchConfig(file: string, handlers: ConfigHandlers, opts: WatchO
   });
   // A vanished directory must not crash the server; the running config stays.
   watcher.on('error', () => undefined);
+  // The file may have changed since it was loaded, before the watch began: no event would say so.
+  if (known) schedule();
 
   return {
     close(): void {

@@ -1,7 +1,8 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, expect, test } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, test } from 'vitest';
+import { loadConfigFile } from '../../src/config/load.js';
 import { watchConfig } from '../../src/config/watch.js';
 import type { Config, ConfigProblem } from '../../src/config/types.js';
 import { BASE, broken } from './fixtures.js';
@@ -125,4 +126,27 @@ test('a Kubernetes ConfigMap update (the ..data symlink swapped) is seen', async
   await settle();
   expect(configs.map((c) => c.domain)).toEqual(['example.net']);
   expect(problemSets).toHaveLength(0);
+});
+
+describe('the watcher starts from the text that was loaded', () => {
+  it('applies an edit saved between the load and the start of the watch', async () => {
+    watcher?.close();
+    const loaded = await loadConfigFile(file);
+    expect(loaded.ok).toBe(true);
+    // The edit lands before the watch exists: no file event will ever tell the watcher about it.
+    await save(broken('domain: example.com', 'domain: example.org'));
+    watcher = watchConfig(file, { onConfig: (c) => configs.push(c), onProblems: (p) => problemSets.push(p) }, { debounceMs: 50, loadedText: loaded.text });
+    await until(() => configs.length > 0);
+    await settle();
+    expect(configs.map((c) => c.domain)).toEqual(['example.org']);
+    expect(problemSets).toHaveLength(0);
+  });
+
+  it('does nothing when the file still holds the loaded text', async () => {
+    watcher?.close();
+    const loaded = await loadConfigFile(file);
+    watcher = watchConfig(file, { onConfig: (c) => configs.push(c), onProblems: (p) => problemSets.push(p) }, { debounceMs: 50, loadedText: loaded.text });
+    await settle();
+    expect(configs.length + problemSets.length).toBe(0);
+  });
 });
