@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createLogger } from '../shared/log.js';
 import { realClock } from '../shared/clock.js';
 import type { Store } from '../store/store.js';
-import { startQueueProxy } from '../queue/sidecar.js';
+import { startQueueProxy, type QueueProxyHandle } from '../queue/sidecar.js';
 import { exitOnSignal } from '../shared/signals.js';
 
 type Values = Record<string, string | boolean | undefined>;
@@ -30,11 +30,12 @@ function int(text: string | undefined, fallback: number, name: string, min: numb
 export async function main(values: Values): Promise<number> {
   const revision = pick(values, 'revision', 'TIDEGATE_REVISION');
   const upstream = pick(values, 'upstream', 'TIDEGATE_UPSTREAM');
-  let port: number, containerConcurrency: number, timeoutSeconds: number;
+  let port: number, adminPort: number, containerConcurrency: number, timeoutSeconds: number;
   try {
     if (!revision || !upstream) throw new Error('--revision and --upstream HOST:PORT are required');
     if (!/^.+:\d+$/.test(upstream)) throw new Error(`--upstream must be HOST:PORT, got ${JSON.stringify(upstream)}`);
     port = int(pick(values, 'port', 'PORT'), 8012, 'port', 0, 65535);
+    adminPort = int(pick(values, 'admin-port', 'ADMIN_PORT'), 9091, 'admin-port', 0, 65535);
     containerConcurrency = int(pick(values, 'container-concurrency', 'CONTAINER_CONCURRENCY'), 0, 'container-concurrency', 0, 1000);
     timeoutSeconds = int(pick(values, 'timeout-seconds', 'TIMEOUT_SECONDS'), 300, 'timeout-seconds', 1, 3600);
   } catch (err) {
@@ -45,22 +46,35 @@ export async function main(values: Values): Promise<number> {
   const podId = pick(values, 'pod-id', 'POD_ID') ?? `${revision}-${randomBytes(3).toString('hex')}`;
   const advertise = pick(values, 'advertise', 'TIDEGATE_ADVERTISE');
   const redisUrl = pick(values, 'redis', 'REDIS_URL');
+  // The data port serves the edges; the admin port only whoever is in the pod (unless told otherwise).
+  const host = pick(values, 'address', 'TIDEGATE_ADDRESS') ?? '0.0.0.0';
+  const adminHost = pick(values, 'admin-address', 'TIDEGATE_ADMIN_ADDRESS') ?? '127.0.0.1';
   const logger = createLogger('tidegate-queue-proxy').child({ revision, pod: podId });
   // The store module (and ioredis) is loaded only when there is a store to talk to.
   const store: Store | null = redisUrl ? (await import('../store/index.js')).createStore({ redisUrl, clock: realClock, logger }) : null;
 
-  const qp = await startQueueProxy({
-    revision,
-    upstream,
-    port,
-    containerConcurrency,
-    readinessPath,
-    timeoutSeconds,
-    podId,
-    store,
-    logger,
-    ...(advertise ? { advertise } : {}),
-  });
+  let qp: QueueProxyHandle;
+  try {
+    qp = await startQueueProxy({
+      revision,
+      upstream,
+      port,
+      host,
+      adminPort,
+      adminHost,
+      containerConcurrency,
+      readinessPath,
+      timeoutSeconds,
+      podId,
+      store,
+      logger,
+      ...(advertise ? { advertise } : {}),
+    });
+  } catch (err) {
+    await store?.close();
+    process.stderr.write(`tidegate queue-proxy: ${(err as Error).message}\n`);
+    return 1;
+  }
 
   exitOnSignal(logger, () => qp.shutdown().then(() => store?.close()));
   return -1;

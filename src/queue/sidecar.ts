@@ -8,13 +8,16 @@ import type { Exchange } from '../upstream/exchange.js';
 import { UpstreamPool } from '../upstream/pool.js';
 import type { HeadLimits } from '../upstream/request-head.js';
 import { writeError, writeText } from '../upstream/respond.js';
+import { adminApp } from './admin.js';
 import { createBreaker, type Breaker } from './breaker.js';
 import { Drain, type DrainOutcome } from './drain.js';
+import { listenExclusive } from './listen.js';
 import { QueueMetrics } from './metrics.js';
 import { QueuedRequest, type SlotOwner } from './queued-request.js';
 import { AppReadiness } from './readiness.js';
 import { Registration, type PodRegistry } from './registration.js';
 import { RequestStats, type RequestStatsReport } from './request-stats.js';
+import { StatLog } from './stat-log.js';
 
 export interface QueueProxyOptions {
   readonly revision: string;
@@ -24,6 +27,10 @@ export interface QueueProxyOptions {
   readonly port: number;
   /** Listen address (default 0.0.0.0). */
   readonly host?: string;
+  /** The queue-proxy's own endpoints (healthz, readyz, metrics, stats); 0 picks a free port (tests). */
+  readonly adminPort: number;
+  /** Admin listen address (default 127.0.0.1: not reachable from outside the pod). */
+  readonly adminHost?: string;
   /** 0 = no limit (no breaker). */
   readonly containerConcurrency: number;
   /** HTTP readiness path of the app; null = TCP connect. */
@@ -48,6 +55,7 @@ export interface QueueProxyOptions {
 
 export interface QueueProxyHandle {
   readonly port: number;
+  readonly adminPort: number;
   readonly podId: string;
   readonly advertise: string;
   readonly metrics: QueueMetrics;
@@ -59,14 +67,14 @@ export interface QueueProxyHandle {
   shutdown(): Promise<DrainOutcome>;
 }
 
-const PREFIX = '/__tidegate/';
-
 /**
  * The per-pod sidecar: a uWS server in front of one app. Handler order is
- * Knative's: probes and its own endpoints first (never forwarded, never
- * counted), then stats (before the breaker, so queued requests count as
- * concurrency), the containerConcurrency breaker, the request deadline, and
- * the shared upstream Exchange to the app.
+ * Knative's: probes first (never forwarded, never counted), then stats
+ * (before the breaker, so queued requests count as concurrency), the
+ * containerConcurrency breaker, the request deadline, and the shared
+ * upstream Exchange to the app. Every other path is the app's: the
+ * queue-proxy's own endpoints are on its admin port (admin.ts), which no
+ * edge routes to.
  */
 class QueueProxy implements SlotOwner {
   readonly stats: RequestStats;
@@ -84,7 +92,10 @@ class QueueProxy implements SlotOwner {
   private registration: Registration | null = null;
   private ticker: Timer | null = null;
   private listenSocket: us_listen_socket | null = null;
+  private adminSocket: us_listen_socket | null = null;
   private readonly app: TemplatedApp;
+  private readonly admin: TemplatedApp;
+  private readonly statLog = new StatLog();
   private byCode = new Map<number, { inc(): void }>();
   private readonly durationChild: { observe(v: number): void };
   private readonly queueDepthChild: { set(v: number): void };
@@ -109,17 +120,31 @@ class QueueProxy implements SlotOwner {
     this.durationChild = this.metrics.duration.labels(opts.revision);
     this.queueDepthChild = this.metrics.queueDepth.labels(opts.revision);
     this.app = uws.App().any('/*', this.handle);
+    this.admin = adminApp({
+      readiness: () => (this.ready ? 'ready' : this.drain.draining ? 'shutting down' : 'not ready'),
+      metrics: () => {
+        this.refreshGauges();
+        return this.metrics.registry.metrics();
+      },
+      metricsContentType: this.metrics.registry.contentType,
+      stats: (after) => this.statLog.since(after),
+    });
   }
 
-  async start(): Promise<{ port: number; advertise: string }> {
+  async start(): Promise<{ port: number; adminPort: number; advertise: string }> {
+    // Both ports first: a queue-proxy that cannot have both serves neither.
     const host = this.opts.host ?? '0.0.0.0';
-    const port = await new Promise<number>((resolve, reject) => {
-      this.app.listen(host, this.opts.port, (s) => {
-        if (!s) return reject(new Error(`queue-proxy cannot listen on ${host}:${this.opts.port} (in use?)`));
-        this.listenSocket = s;
-        resolve(uws.us_socket_local_port(s));
-      });
-    });
+    this.listenSocket = await listenExclusive(this.app, host, this.opts.port, 'data port');
+    const port = uws.us_socket_local_port(this.listenSocket);
+    const adminHost = this.opts.adminHost ?? '127.0.0.1';
+    try {
+      this.adminSocket = await listenExclusive(this.admin, adminHost, this.opts.adminPort, 'admin port (--admin-port)');
+    } catch (err) {
+      uws.us_listen_socket_close(this.listenSocket);
+      this.listenSocket = null;
+      throw err;
+    }
+    const adminPort = uws.us_socket_local_port(this.adminSocket);
     const advertise = this.opts.advertise ?? `127.0.0.1:${port}`;
     if (this.opts.store !== null) {
       this.registration = new Registration(this.opts.store, { id: this.opts.podId, revision: this.opts.revision, address: advertise }, this.log, this.opts.ttlMs ?? 3000);
@@ -129,8 +154,8 @@ class QueueProxy implements SlotOwner {
     this.ticker = this.clock.setInterval(() => this.tick(), this.opts.periodMs ?? 1000);
     this.ticker.unref?.();
     this.readiness.start();
-    this.log.info({ port, advertise, upstream: this.opts.upstream, revision: this.opts.revision, pod: this.opts.podId, containerConcurrency: this.opts.containerConcurrency }, 'queue-proxy listening');
-    return { port, advertise };
+    this.log.info({ port, adminPort, adminHost, advertise, upstream: this.opts.upstream, revision: this.opts.revision, pod: this.opts.podId, containerConcurrency: this.opts.containerConcurrency }, 'queue-proxy listening');
+    return { port, adminPort, advertise };
   }
 
   get ready(): boolean {
@@ -144,14 +169,10 @@ class QueueProxy implements SlotOwner {
   // ---- the handler chain ----
 
   private handle = (res: HttpResponse, req: HttpRequest): void => {
-    // 1. Probes and health: answered here, never counted, never forwarded.
+    // 1. Knative's probe (sent by edges and the local actuator; edges strip
+    // client copies): answered here, never counted, never forwarded.
     if (req.getHeader('k-network-probe') === 'queue') {
       this.answerProbe(res);
-      return;
-    }
-    const url = req.getUrl();
-    if (url.startsWith(PREFIX)) {
-      this.answerOwn(res, url.slice(PREFIX.length));
       return;
     }
     const now = this.clock.now();
@@ -200,23 +221,6 @@ class QueueProxy implements SlotOwner {
       if (this.drain.draining) writeText(res, 503, 'shutting down');
       else writeText(res, ok ? 200 : 503, ok ? 'queue' : 'not ready');
     });
-  }
-
-  private answerOwn(res: HttpResponse, what: string): void {
-    if (what === 'healthz') return writeText(res, 200, 'ok');
-    if (what === 'readyz') return writeText(res, this.ready ? 200 : 503, this.ready ? 'ready' : this.drain.draining ? 'shutting down' : 'not ready');
-    if (what !== 'metrics') return writeText(res, 404, `no such queue-proxy endpoint /__tidegate/${what}\n`);
-    let aborted = false;
-    res.onAborted(() => (aborted = true));
-    this.refreshGauges();
-    this.metrics.registry.metrics().then(
-      (text) => {
-        if (!aborted) writeText(res, 200, text, this.metrics.registry.contentType);
-      },
-      (err: unknown) => {
-        if (!aborted) writeText(res, 500, `metrics failed: ${String(err)}\n`);
-      },
-    );
   }
 
   // ---- SlotOwner / ExchangeOwner ----
@@ -272,10 +276,12 @@ class QueueProxy implements SlotOwner {
     const now = this.clock.now();
     const r = this.stats.report(now);
     this.setStatGauges(r);
+    const stat = { revision: this.opts.revision, pod: this.opts.podId, time: now, ...r };
+    this.statLog.push(stat);
     const reg = this.registration;
     if (reg === null) return;
     void reg.publish(this.ready);
-    void reg.report({ revision: this.opts.revision, pod: this.opts.podId, time: now, ...r });
+    void reg.report(stat);
   }
 
   private onAppReady(): void {
@@ -321,6 +327,8 @@ class QueueProxy implements SlotOwner {
     if (outcome === 'timeout') this.log.warn({ inFlight: this.inFlight }, 'drain timed out; closing with requests unfinished');
     if (this.listenSocket) uws.us_listen_socket_close(this.listenSocket);
     this.listenSocket = null;
+    if (this.adminSocket) uws.us_listen_socket_close(this.adminSocket);
+    this.adminSocket = null;
     if (this.ticker) this.clock.clearInterval(this.ticker);
     this.ticker = null;
     await unready;
@@ -338,9 +346,10 @@ class QueueProxy implements SlotOwner {
 /** Starts a queue-proxy; it serves until shutdown() (the bin calls it on SIGTERM/SIGINT). */
 export async function startQueueProxy(opts: QueueProxyOptions): Promise<QueueProxyHandle> {
   const qp = new QueueProxy(opts);
-  const { port, advertise } = await qp.start();
+  const { port, adminPort, advertise } = await qp.start();
   return {
     port,
+    adminPort,
     podId: opts.podId,
     advertise,
     metrics: qp.metrics,

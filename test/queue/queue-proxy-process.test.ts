@@ -1,4 +1,5 @@
 import fs from 'node:fs/promises';
+import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Agent, request } from 'undici';
 import { startUpstream, type Upstream } from '../support/upstream.js';
@@ -41,7 +42,7 @@ describe('tidegate queue-proxy as a process', () => {
 
   it('SIGTERM under load: probes fail at once, all 10 in-flight/queued requests succeed, exit 0', async () => {
     const port = await freePort();
-    const p = run(['queue-proxy', '--revision', 'rev-p', '--upstream', app.address, '--port', String(port), '--container-concurrency', '2']);
+    const p = run(['queue-proxy', '--revision', 'rev-p', '--upstream', app.address, '--port', String(port), '--container-concurrency', '2'], { ADMIN_PORT: '0' });
     try {
       await probeUntil(port, 200, 10_000);
       app.maxConcurrent = 0;
@@ -62,12 +63,30 @@ describe('tidegate queue-proxy as a process', () => {
     }
   });
 
+  it('an admin port that is taken: one line naming it, exit 1, nothing left listening', async () => {
+    const [port, adminPort] = [await freePort(), await freePort()];
+    const holder = net.createServer();
+    await new Promise<void>((r) => holder.listen(adminPort, '127.0.0.1', r));
+    try {
+      const p = run(['queue-proxy', '--revision', 'rev-b', '--upstream', app.address, '--port', String(port)], { ADMIN_PORT: String(adminPort) });
+      const code = await Promise.race([p.exit, new Promise((r) => setTimeout(() => r('still running'), 5000))]);
+      p.child.kill('SIGKILL');
+      expect(code).toBe(1);
+      expect(p.out()).toContain(`127.0.0.1:${adminPort}`);
+      expect(await get(port, '/').then(() => 'answered', () => 'refused')).toBe('refused');
+    } finally {
+      await new Promise((r) => holder.close(r));
+    }
+  });
+
   it('PORT and the other env variables mirror the flags; idle SIGINT exits 0 at once', async () => {
     const port = await freePort();
-    const p = run(['queue-proxy', '--revision', 'rev-e', '--upstream', app.address], { PORT: String(port) });
+    const adminPort = await freePort();
+    const p = run(['queue-proxy', '--revision', 'rev-e', '--upstream', app.address], { PORT: String(port), ADMIN_PORT: String(adminPort) });
     try {
       await probeUntil(port, 200, 10_000);
       expect((await get(port, '/')).body).toBe('app\n');
+      expect(await get(adminPort, '/readyz')).toEqual({ status: 200, body: 'ready' });
       const t0 = Date.now();
       p.child.kill('SIGINT');
       expect(await p.exit).toBe(0);

@@ -47,7 +47,7 @@ describe('queue-proxy registration in a Redis store', () => {
     const child: ChildProcess = spawn(
       process.execPath,
       [CLI, 'queue-proxy', '--revision', 'rev-r', '--upstream', app.address, '--port', String(port), '--redis', redis.url, '--pod-id', 'pod-r', '--advertise', `127.0.0.1:${port}`],
-      { env: { ...process.env, LOG_LEVEL: 'warn' }, stdio: ['ignore', 'ignore', 'inherit'] },
+      { env: { ...process.env, LOG_LEVEL: 'warn', ADMIN_PORT: '0' }, stdio: ['ignore', 'ignore', 'inherit'] },
     );
     const exit = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
     try {
@@ -84,7 +84,7 @@ describe('queue-proxy registration in a Redis store', () => {
   it('a killed queue-proxy disappears when its TTL lapses', async () => {
     const port = await freePort();
     const child = spawn(process.execPath, [CLI, 'queue-proxy', '--revision', 'rev-k', '--upstream', app.address, '--port', String(port), '--redis', redis.url], {
-      env: { ...process.env, LOG_LEVEL: 'warn' },
+      env: { ...process.env, LOG_LEVEL: 'warn', ADMIN_PORT: '0' },
       stdio: ['ignore', 'ignore', 'inherit'],
     });
     const exit = new Promise((r) => child.on('exit', r));

@@ -33,6 +33,7 @@ describe('queue-proxy request deadline (fake clock)', () => {
       upstream: app.address,
       port: 0,
       host: '127.0.0.1',
+      adminPort: 0,
       containerConcurrency: 1,
       readinessPath: null,
       timeoutSeconds: 1,

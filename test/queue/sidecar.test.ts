@@ -30,6 +30,7 @@ async function start(opts: Partial<QueueProxyOptions> = {}): Promise<QueueProxyH
     upstream: app.address,
     port: 0,
     host: '127.0.0.1',
+    adminPort: 0,
     containerConcurrency: 2,
     readinessPath: null,
     timeoutSeconds: 30,
@@ -56,6 +57,11 @@ async function get(qp: QueueProxyHandle, path: string, headers: Record<string, s
   const body = await r.body.text();
   const err = r.headers['x-tidegate-error'];
   return { status: r.statusCode, body, error: typeof err === 'string' ? err : undefined, ms: Date.now() - t0 };
+}
+
+async function adminGet(qp: QueueProxyHandle, path: string): Promise<{ status: number; body: string }> {
+  const r = await request(`http://127.0.0.1:${qp.adminPort}${path}`, { dispatcher: agent });
+  return { status: r.statusCode, body: await r.body.text() };
 }
 
 /** Polls `check` every 20 ms until it holds or `ms` passes. */
@@ -144,23 +150,18 @@ describe('queue-proxy sidecar (in process, real sockets)', () => {
     await a2.close();
   });
 
-  it('/__tidegate/* is answered by the queue-proxy and never reaches the app', async () => {
+  it('its own endpoints are on the admin port; the data port forwards every path to the app', async () => {
     const qp = await start();
     await whenReady(qp);
     const seenBefore = app.seen.length;
     await get(qp, '/?sleep=1');
-    const health = await get(qp, '/__tidegate/healthz');
-    expect([health.status, health.body]).toEqual([200, 'ok']);
-    const ready = await get(qp, '/__tidegate/readyz');
-    expect(ready.status).toBe(200);
-    const unknown = await get(qp, '/__tidegate/nope');
-    expect(unknown.status).toBe(404);
-    const metrics = await get(qp, '/__tidegate/metrics');
+    expect((await get(qp, '/__tidegate/healthz')).body).toBe('app\n');
+    const metrics = await adminGet(qp, '/metrics');
     expect(metrics.status).toBe(200);
-    expect(metrics.body).toMatch(/tidegate_requests_total\{revision="rev-1",code="200"\} 1\b/);
+    expect(metrics.body).toMatch(/tidegate_requests_total\{revision="rev-1",code="200"\} 2\b/);
     expect(metrics.body).toMatch(/tidegate_queue_depth\{revision="rev-1"\} 0\b/);
     expect(metrics.body).toMatch(/tidegate_pod_inflight_requests\{revision="rev-1",pod="pod-a"\} 0\b/);
-    expect(app.seen.slice(seenBefore).map((s) => s.url)).toEqual(['/?sleep=1']);
+    expect(app.seen.slice(seenBefore).map((s) => s.url)).toEqual(['/?sleep=1', '/__tidegate/healthz']);
   });
 
   it('metrics show queued requests while they wait', async () => {
@@ -168,7 +169,7 @@ describe('queue-proxy sidecar (in process, real sockets)', () => {
     await whenReady(qp);
     const slow = Array.from({ length: 4 }, () => get(qp, '/?sleep=300'));
     await new Promise((r) => setTimeout(r, 100));
-    const metrics = await get(qp, '/__tidegate/metrics');
+    const metrics = await adminGet(qp, '/metrics');
     expect(metrics.body).toMatch(/tidegate_queue_depth\{revision="rev-1"\} 3\b/);
     expect(metrics.body).toMatch(/tidegate_pod_inflight_requests\{revision="rev-1",pod="pod-a"\} 4\b/);
     await Promise.all(slow);
@@ -219,6 +220,7 @@ describe('queue-proxy sidecar (in process, real sockets)', () => {
       upstream: app.address,
       port: 0,
       host: '127.0.0.1',
+      adminPort: 0,
       containerConcurrency: 0,
       readinessPath: null,
       timeoutSeconds: 30,
