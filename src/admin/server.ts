@@ -1,5 +1,5 @@
 import type { Registry } from 'prom-client';
-import { uws, type HttpResponse, type TemplatedApp, type us_listen_socket } from '../shared/uws.js';
+import { listenOn, uws, type HttpResponse, type TemplatedApp, type us_listen_socket } from '../shared/uws.js';
 import { writeText } from '../upstream/respond.js';
 import type { StatusDoc } from './status.js';
 import { DASHBOARD_HTML } from './dashboard.js';
@@ -27,14 +27,10 @@ export class AdminServer {
       .any('/*', (res) => writeText(res, 404, 'not found\n'));
   }
 
-  listen(host: string, port: number): Promise<number> {
-    return new Promise((resolve, reject) => {
-      this.app.listen(host, port, (s) => {
-        if (!s) return reject(new Error(`admin server cannot listen on ${host}:${port}`));
-        this.socket = s;
-        resolve(uws.us_socket_local_port(s));
-      });
-    });
+  /** Binds host:port exclusively (TG_ERR_LISTEN when it cannot) and resolves with the port. */
+  async listen(host: string, port: number): Promise<number> {
+    this.socket = await listenOn(this.app, host, port, 'admin port');
+    return uws.us_socket_local_port(this.socket);
   }
 
   close(): void {

@@ -21,12 +21,17 @@ import type { Actuator } from '../actuators/actuator.js';
 import { staticPods } from '../actuators/static-pods.js';
 import { exitOnSignal } from '../shared/signals.js';
 import { RAW_SOCKETS } from '../upstream/raw-socket.js';
+import { TidegateError } from '../shared/errors.js';
+import { hostPort } from '../shared/uws.js';
 
 export interface ServeOptions {
   configFile: string;
   port: number;
   adminPort: number;
+  /** Data-plane bind address (default 0.0.0.0). */
   host?: string;
+  /** Admin bind address (default 127.0.0.1). */
+  adminHost?: string;
   redisUrl?: string;
   clock?: Clock;
   logger?: Logger;
@@ -71,120 +76,166 @@ export async function startServe(opts: ServeOptions): Promise<ServeHandle> {
   let config = loaded.config;
   const edgeId = `${os.hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const metrics = new EdgeMetrics();
-  const store = createStore({ ...(opts.redisUrl ? { redisUrl: opts.redisUrl } : {}), clock, logger });
-  const view = new StoreView({ store, clock, logger });
+  // Every port is bound before anything starts (store, autoscaler, pods), so a
+  // port that cannot be bound ends startup with nothing to undo but the ports.
+  // Until the store exists there is nowhere to poke: the autoscaler's first tick reads the buffers anyway.
+  let store: Store | null = null;
+  let view: StoreView | null = null;
   const edge = new Edge({
     clock,
     logger,
     metrics,
     poke: (rev) => {
-      store.poke(rev).catch((err: unknown) => logger.debug({ err: String(err), revision: rev }, 'poke failed'));
+      store?.poke(rev).catch((err: unknown) => logger.debug({ err: String(err), revision: rev }, 'poke failed'));
     },
   });
   edge.setConfig(config);
-  const refresh = (rev: string) => edge.updateRevision(rev, view.pods(rev), view.status(rev));
-  view.onChange(refresh);
-  await view.start();
-  for (const rev of config.revisions.keys()) refresh(rev);
-
-  const registerStatic = () => {
-    for (const pod of staticPods(config)) store.registerPod(pod, STATIC_POD_TTL_MS).catch(() => undefined);
-  };
-  registerStatic();
-
-  const actuator = createActuator({
-    config: () => config,
-    store,
-    clock,
-    logger,
-    cliPath: cliPath(),
-    cwd: path.dirname(path.dirname(path.resolve(opts.configFile))),
-    isIdle: (podId: string) => isIdle(edge, podId),
-    registry: metrics.registry,
-    ...(opts.redisUrl ? { redisUrl: opts.redisUrl } : {}),
-  });
-  const runner = new AutoscalerRunner({ store, actuator, clock, logger, config: () => config, holder: edgeId, lease: opts.redisUrl !== undefined });
-  runner.start();
-
-  let edgeShare = '0/1';
-  const heartbeatEdge = (address: string) => {
-    store.registerPod({ id: edgeId, revision: EDGES, address, ready: true }, STATIC_POD_TTL_MS).catch(() => undefined);
-    store.listPods(EDGES).then(
-      (edges) => {
-        const ids = edges.map((e) => e.id).sort();
-        const index = ids.indexOf(edgeId);
-        const share = `${index}/${ids.length}`;
-        if (index < 0 || share === edgeShare) return;
-        edgeShare = share;
-        edge.setEdges(index, ids.length);
-        logger.info({ index, edges: ids.length }, 'edge share of pod capacity changed');
-      },
-      () => undefined, // fail static: keep the last share
-    );
-  };
-
-  const periodic = clock.setInterval(() => {
-    registerStatic();
-    heartbeatEdge(`${os.hostname()}:${port}`);
-    const stats = edge.collectStats(edgeId);
-    if (stats.length > 0) store.reportStats(stats).catch(() => undefined); // fail static: the store logs its own state changes
-    updateGauges(edge, view, metrics);
-  }, STATS_PERIOD_MS);
-  periodic.unref?.();
-
-  const watcher = watchConfig(opts.configFile, {
-    onConfig: (next) => {
-      config = next;
-      edge.setConfig(next);
-      for (const rev of next.revisions.keys()) refresh(rev);
-      registerStatic();
-      metrics.configReloads.labels('ok').inc();
-      logger.info({ file: opts.configFile, services: next.services.length, revisions: next.revisions.size }, 'config reloaded');
-    },
-    onProblems: (problems) => {
-      metrics.configReloads.labels('failed').inc();
-      for (const p of problems) logger.error({ file: p.file, line: p.line, col: p.col }, `config reload refused: ${formatProblem(p)}`);
-    },
-  }, { loadedText: loaded.text });
-
-  const server = new EdgeServer(edge);
-  const port = await server.listen(opts.host ?? '0.0.0.0', opts.port);
+  let started = false;
   let closing = false;
+  const server = new EdgeServer(edge);
   const admin = new AdminServer({
     registry: metrics.registry,
-    ready: () => !closing,
+    ready: () => started && !closing,
     status: () =>
       buildStatus({
         config,
-        pods: (r) => view.pods(r),
-        status: (r) => view.status(r),
+        pods: (r) => view?.pods(r) ?? [],
+        status: (r) => view?.status(r) ?? null,
         buffered: (r) => edge.revision(r)?.throttler.queued ?? 0,
         inFlight: (r, id) => edge.revision(r)?.throttler.inFlightOf(id) ?? 0,
         activatorInPath: (r) => edge.revision(r)?.activatorInPath ?? true,
       }),
   });
-  const adminPort = await admin.listen('127.0.0.1', opts.adminPort);
-  logger.info({ port, adminPort, config: opts.configFile, redis: opts.redisUrl ?? null, edgeId, upstreamSockets: RAW_SOCKETS ? 'raw' : 'net' }, 'tidegate serving');
+  const undo: Array<() => unknown> = [
+    () => {
+      edge.close();
+      edge.closePools();
+    },
+  ];
+  const host = opts.host ?? '0.0.0.0';
+  const adminHost = opts.adminHost ?? '127.0.0.1';
+  try {
+    const port = await server.listen(host, opts.port);
+    undo.push(() => server.stopListening());
+    const adminPort = await admin.listen(adminHost, opts.adminPort);
+    undo.push(() => admin.close());
 
-  const close = async () => {
-    if (closing) return;
-    closing = true;
-    logger.info('shutting down: no new connections, finishing in-flight requests');
-    server.stopListening();
-    watcher.close();
-    const bound = new Promise<void>((resolve) => clock.setTimeout(resolve, opts.drainTimeoutMs ?? 30_000));
-    await Promise.race([edge.drained(), bound]);
-    edge.close();
-    clock.clearInterval(periodic);
-    await runner.stop();
-    await actuator.close();
-    edge.closePools();
-    view.stop();
-    await store.close();
-    admin.close();
-    logger.info('stopped');
-  };
-  return { port, adminPort, edge, store, view, actuator, metrics, config: () => config, close };
+    const st = createStore({ ...(opts.redisUrl ? { redisUrl: opts.redisUrl } : {}), clock, logger });
+    store = st;
+    undo.push(() => st.close());
+    const v = new StoreView({ store: st, clock, logger });
+    view = v;
+    undo.push(() => v.stop());
+    const refresh = (rev: string) => edge.updateRevision(rev, v.pods(rev), v.status(rev));
+    v.onChange(refresh);
+    await v.start();
+    for (const rev of config.revisions.keys()) refresh(rev);
+
+    const registerStatic = () => {
+      for (const pod of staticPods(config)) st.registerPod(pod, STATIC_POD_TTL_MS).catch(() => undefined);
+    };
+    registerStatic();
+
+    const actuator = createActuator({
+      config: () => config,
+      store: st,
+      clock,
+      logger,
+      cliPath: cliPath(),
+      cwd: path.dirname(path.dirname(path.resolve(opts.configFile))),
+      isIdle: (podId: string) => isIdle(edge, podId),
+      registry: metrics.registry,
+      ...(opts.redisUrl ? { redisUrl: opts.redisUrl } : {}),
+    });
+    undo.push(() => actuator.close());
+    const runner = new AutoscalerRunner({ store: st, actuator, clock, logger, config: () => config, holder: edgeId, lease: opts.redisUrl !== undefined });
+    runner.start();
+    undo.push(() => runner.stop());
+
+    let edgeShare = '0/1';
+    const heartbeatEdge = (address: string) => {
+      st.registerPod({ id: edgeId, revision: EDGES, address, ready: true }, STATIC_POD_TTL_MS).catch(() => undefined);
+      st.listPods(EDGES).then(
+        (edges) => {
+          const ids = edges.map((e) => e.id).sort();
+          const index = ids.indexOf(edgeId);
+          const share = `${index}/${ids.length}`;
+          if (index < 0 || share === edgeShare) return;
+          edgeShare = share;
+          edge.setEdges(index, ids.length);
+          logger.info({ index, edges: ids.length }, 'edge share of pod capacity changed');
+        },
+        () => undefined, // fail static: keep the last share
+      );
+    };
+
+    const periodic = clock.setInterval(() => {
+      registerStatic();
+      heartbeatEdge(`${os.hostname()}:${port}`);
+      const stats = edge.collectStats(edgeId);
+      if (stats.length > 0) st.reportStats(stats).catch(() => undefined); // fail static: the store logs its own state changes
+      updateGauges(edge, v, metrics);
+    }, STATS_PERIOD_MS);
+    periodic.unref?.();
+
+    const watcher = watchConfig(opts.configFile, {
+      onConfig: (next) => {
+        config = next;
+        edge.setConfig(next);
+        for (const rev of next.revisions.keys()) refresh(rev);
+        registerStatic();
+        metrics.configReloads.labels('ok').inc();
+        logger.info({ file: opts.configFile, services: next.services.length, revisions: next.revisions.size }, 'config reloaded');
+      },
+      onProblems: (problems) => {
+        metrics.configReloads.labels('failed').inc();
+        for (const p of problems) logger.error({ file: p.file, line: p.line, col: p.col }, `config reload refused: ${formatProblem(p)}`);
+      },
+    }, { loadedText: loaded.text });
+
+    started = true;
+    const urls = { url: urlOf(host, port, '/'), dashboard: urlOf(adminHost, adminPort, '/'), metrics: urlOf(adminHost, adminPort, '/metrics') };
+    logger.info(
+      { address: host, port, adminAddress: adminHost, adminPort, ...urls, config: opts.configFile, redis: opts.redisUrl ?? null, edgeId, upstreamSockets: RAW_SOCKETS ? 'raw' : 'net' },
+      `tidegate serving ${urls.url} (dashboard ${urls.dashboard}, metrics ${urls.metrics})`,
+    );
+
+    const close = async () => {
+      if (closing) return;
+      closing = true;
+      logger.info('shutting down: no new connections, finishing in-flight requests');
+      server.stopListening();
+      watcher.close();
+      const bound = new Promise<void>((resolve) => clock.setTimeout(resolve, opts.drainTimeoutMs ?? 30_000));
+      await Promise.race([edge.drained(), bound]);
+      edge.close();
+      clock.clearInterval(periodic);
+      await runner.stop();
+      await actuator.close();
+      edge.closePools();
+      v.stop();
+      await st.close();
+      admin.close();
+      logger.info('stopped');
+    };
+    return { port, adminPort, edge, store: st, view: v, actuator, metrics, config: () => config, close };
+  } catch (err) {
+    // Undo what started, newest first; the error that stopped startup is the one reported.
+    for (const step of undo.reverse()) {
+      try {
+        await step();
+      } catch (undoErr) {
+        logger.debug({ err: String(undoErr) }, 'undoing a failed start');
+      }
+    }
+    throw err;
+  }
+}
+
+/** Where to point a browser or curl: a wildcard bind address is reached through loopback. */
+function urlOf(host: string, port: number, urlPath: string): string {
+  const reach = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
+  return `http://${hostPort(reach, port)}${urlPath}`;
 }
 
 function isIdle(edge: Edge, podId: string): boolean {
@@ -214,24 +265,39 @@ export class ConfigError extends Error {
   }
 }
 
-/** `tidegate serve`: runs until SIGTERM/SIGINT, then shuts down gracefully and exits 0. */
+/**
+ * `tidegate serve`: runs until SIGTERM/SIGINT, then shuts down gracefully and
+ * exits 0. `values` come checked from cli/flags.ts (flag, else env, else
+ * default). A port that cannot be bound: one line, exit 1, nothing left running.
+ */
 export async function main(values: Record<string, string | boolean | undefined>): Promise<number> {
-  const str = (v: string | boolean | undefined) => (typeof v === 'string' ? v : undefined);
-  const configFile = str(values['config']) ?? process.env['TIDEGATE_CONFIG'];
+  const str = (k: string) => (typeof values[k] === 'string' ? values[k] : undefined);
+  const configFile = str('config');
   if (!configFile) {
     process.stderr.write('tidegate serve: --config FILE (or TIDEGATE_CONFIG) is required\n');
     return 2;
   }
-  const port = Number(str(values['port']) ?? process.env['PORT'] ?? 8080);
-  const adminPort = Number(str(values['admin-port']) ?? process.env['ADMIN_PORT'] ?? 9090);
-  const redisUrl = str(values['redis']) ?? process.env['REDIS_URL'];
+  const redisUrl = str('redis');
   const logger = createLogger('tidegate');
   let handle: ServeHandle;
   try {
-    handle = await startServe({ configFile, port, adminPort, logger, ...(redisUrl ? { redisUrl } : {}) });
+    handle = await startServe({
+      configFile,
+      port: Number(str('port') ?? 8080),
+      adminPort: Number(str('admin-port') ?? 9090),
+      host: str('address') ?? '0.0.0.0',
+      adminHost: str('admin-address') ?? '127.0.0.1',
+      logger,
+      ...(redisUrl ? { redisUrl } : {}),
+    });
   } catch (err) {
+    logger.flush();
     if (err instanceof ConfigError) {
       for (const line of err.lines) process.stderr.write(`${line}\n`);
+      return 1;
+    }
+    if (err instanceof TidegateError && err.code === 'TG_ERR_LISTEN') {
+      process.stderr.write(`tidegate serve: ${err.message}\n`);
       return 1;
     }
     throw err;

@@ -1,4 +1,4 @@
-import { uws, type TemplatedApp, type us_listen_socket } from '../shared/uws.js';
+import { listenOn, uws, type TemplatedApp, type us_listen_socket } from '../shared/uws.js';
 import type { Edge } from './edge.js';
 
 /** The data-plane listener: every request goes to the edge handler. */
@@ -10,14 +10,10 @@ export class EdgeServer {
     this.app = uws.App().any('/*', edge.handle);
   }
 
-  listen(host: string, port: number): Promise<number> {
-    return new Promise((resolve, reject) => {
-      this.app.listen(host, port, (s) => {
-        if (!s) return reject(new Error(`cannot listen on ${host}:${port} (in use?)`));
-        this.socket = s;
-        resolve(uws.us_socket_local_port(s));
-      });
-    });
+  /** Binds host:port (exclusively: a port another tidegate holds is refused, TG_ERR_LISTEN) and resolves with the port. */
+  async listen(host: string, port: number): Promise<number> {
+    this.socket = await listenOn(this.app, host, port, 'data port');
+    return uws.us_socket_local_port(this.socket);
   }
 
   /** Stops accepting new connections; open ones keep being served. */

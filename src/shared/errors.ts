@@ -21,6 +21,8 @@ export const ERRORS = {
   TG_ERR_SHUTTING_DOWN: { status: 503, hop: 'edge-shutting-down' },
   TG_ERR_CONFIG: { status: 500, hop: 'config' },
   TG_ERR_UWS_FALLBACK: { status: 500, hop: 'startup' },
+  /** A listener could not bind its address and port: the process exits 1 before starting anything else. */
+  TG_ERR_LISTEN: { status: 500, hop: 'startup' },
   /** The shared store (Redis) is unreachable; callers fail static, never a client response. */
   TG_ERR_STORE_UNAVAILABLE: { status: 503, hop: 'store-unavailable' },
 } as const;

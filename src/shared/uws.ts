@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import net from 'node:net';
 import type * as UwsTypes from '@trufflesuite/uws-js-unofficial';
 import { TidegateError } from './errors.js';
 
@@ -29,3 +30,45 @@ export function isNative(mod: { App: unknown }): boolean {
 
 export const uws = load();
 export type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from '@trufflesuite/uws-js-unofficial';
+
+/** uWS's listen socket option that leaves SO_REUSEPORT off (uSockets' LIBUS_LISTEN_EXCLUSIVE_PORT). */
+const EXCLUSIVE_PORT = 1;
+type ListenWithOptions = (host: string, port: number, options: number, cb: (s: UwsTypes.us_listen_socket | false) => void) => unknown;
+
+/** `host:port`, with IPv6 addresses in brackets. */
+export function hostPort(host: string, port: number): string {
+  return net.isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/**
+ * Binds `app` to host:port and resolves with the listen socket, or rejects
+ * with TG_ERR_LISTEN naming the address, the port and `what` listens there.
+ * Exclusive by default: uWS otherwise sets SO_REUSEPORT, and a second
+ * tidegate on the same port would silently share it (and run its own
+ * autoscaler and pods). uWS says only that it failed; asking node:net to
+ * bind the same address then tells why.
+ */
+export async function listenOn(app: UwsTypes.TemplatedApp, host: string, port: number, what: string, exclusive = true): Promise<UwsTypes.us_listen_socket> {
+  const socket = await new Promise<UwsTypes.us_listen_socket | false>((resolve) => {
+    (app.listen as unknown as ListenWithOptions).call(app, host, port, exclusive ? EXCLUSIVE_PORT : 0, resolve);
+  });
+  if (socket) return socket;
+  const reason = await whyNot(host, port);
+  throw new TidegateError('TG_ERR_LISTEN', `cannot listen on ${hostPort(host, port)} (${what}): ${reason}`);
+}
+
+function whyNot(host: string, port: number): Promise<string> {
+  return new Promise((resolve) => {
+    const probe = net.createServer();
+    probe.once('error', (err: NodeJS.ErrnoException) => resolve(REASONS[err.code ?? ''] ?? err.message));
+    probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve('refused by uWebSockets.js')));
+  });
+}
+
+const REASONS: Readonly<Record<string, string>> = {
+  EADDRINUSE: 'address already in use (another tidegate or another program holds it)',
+  EADDRNOTAVAIL: 'no such address on this machine',
+  EACCES: 'permission denied (ports below 1024 need privileges)',
+  ENOTFOUND: 'unknown host name',
+  EAI_AGAIN: 'host name lookup failed',
+};
