@@ -160,11 +160,15 @@ export class UpstreamConnection {
     return this.parser.done;
   }
 
-  /** The user is finished with the connection: back to the pool, or closed. */
+  /**
+   * The user is finished with the connection: back to the pool, or closed.
+   * Only a response that ended exactly where its framing said lets the
+   * connection carry another request (`parser.reusable`: no byte after it).
+   */
   finish(reusable: boolean, idleTimeoutMs: number): void {
     this.user = null;
     this.parser.sink = NULL_SINK;
-    if (reusable && !this.dead && this.parser.done) {
+    if (reusable && !this.dead && this.parser.reusable) {
       this.socket.resume();
       this.pool.release(this, idleTimeoutMs);
     } else this.destroy();
@@ -205,7 +209,9 @@ export class UpstreamConnection {
     this.dead = true;
     this.pool.forget(this);
     if (!user) return;
-    if (this.parser.eof()) return; // an until-close body ended normally
+    // A body that ends with the connection ends only by the pod's FIN: a reset
+    // (or any socket error) cuts it, and the client must see it cut, not complete.
+    if (this.parser.eof(this.lastError === null)) return;
     this.user = null;
     const code = this.lastError?.code;
     const err =

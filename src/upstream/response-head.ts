@@ -26,6 +26,21 @@ export interface HeadWriter {
 const STRIDE = 5;
 
 /**
+ * What each byte may be in a head, one lookup per byte while the lines are
+ * scanned anyway: TOKEN for header names (RFC 9110 tchar), FIELD for anything
+ * a line may hold before its CRLF (VCHAR, obs-text, SP, HTAB: field values
+ * and the reason phrase). NUL, the other control bytes and DEL are neither, so
+ * they never reach a client.
+ */
+const TOKEN = 1;
+const FIELD = 2;
+const HEAD_CHARS = new Uint8Array(256);
+for (let c = 0x21; c < 0x7f; c++) HEAD_CHARS[c] = FIELD;
+for (let c = 0x80; c < 0x100; c++) HEAD_CHARS[c] = FIELD;
+HEAD_CHARS[0x20] = HEAD_CHARS[0x09] = FIELD;
+for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") HEAD_CHARS[c.charCodeAt(0)] = TOKEN | FIELD;
+
+/**
  * Where the status and the lines a proxy passes on are gathered for the
  * client: one uWS call and one view per response. Module-wide: writeTo runs
  * synchronously and nothing it calls parses another head.
@@ -57,9 +72,11 @@ export class HeadScan {
 
   /**
    * Scans the head that starts at buf[start] and says whether it is complete
-   * within buf[0, len). Strict: a bad status line, a header line without a
-   * name, whitespace before the colon, a folded line, a bare CR or LF, or a
-   * bad or conflicting Content-Length throws TG_ERR_UPSTREAM_PROTOCOL.
+   * within buf[0, len). Strict, and the framing unambiguous: a bad status
+   * line, a name that is not a token, whitespace before the colon, a folded
+   * line, a control byte, a bare CR or LF, a bad or second Content-Length, a
+   * Transfer-Encoding other than one "chunked" (or with Content-Length too, or
+   * on HTTP/1.0) throws TG_ERR_UPSTREAM_PROTOCOL.
    */
   scan(buf: Buffer, start: number, len: number): boolean {
     let eol = lineEnd(buf, start, len);
@@ -85,6 +102,7 @@ export class HeadScan {
     this.chunked = false;
     this.keepAlive = buf[start + 7] === 0x31;
     this.keepAliveMs = -1;
+    let close = false;
     let tokens: Set<string> | null = null;
     let pos = eol + 2;
     for (;;) {
@@ -93,10 +111,14 @@ export class HeadScan {
       if (eol === pos) break;
       const first = buf[pos];
       if (first === 0x20 || first === 0x09) throw protocolError('folded header line (obs-fold)');
+      // lineEnd checked every byte against FIELD; the name must be a token up to the colon.
       let colon = pos;
-      while (colon < eol && buf[colon] !== 0x3a) colon++;
-      if (colon === pos || colon === eol) throw protocolError(`bad header line ${quote(buf, pos, eol)}`);
-      if (buf[colon - 1] === 0x20 || buf[colon - 1] === 0x09) throw protocolError('whitespace before a header colon');
+      while (colon < eol && (HEAD_CHARS[buf[colon]!]! & TOKEN) !== 0) colon++;
+      if (colon === pos || buf[colon] !== 0x3a) {
+        const c = buf[colon];
+        if (colon > pos && (c === 0x20 || c === 0x09)) throw protocolError('whitespace before a header colon');
+        throw protocolError(`bad header line ${quote(buf, pos, eol)}`);
+      }
       let vs = colon + 1;
       while (vs < eol && (buf[vs] === 0x20 || buf[vs] === 0x09)) vs++;
       let ve = eol;
@@ -104,8 +126,9 @@ export class HeadScan {
       let kind = Kind.Forward;
       switch (classify(buf, pos, colon - pos)) {
         case Name.ContentLength: {
+          // A second one, even equal, is refused like llhttp does: one length or none.
           const n = decimal(buf, vs, ve);
-          if (n < 0 || (this.contentLength >= 0 && this.contentLength !== n)) throw protocolError('bad or conflicting Content-Length');
+          if (n < 0 || this.contentLength >= 0) throw protocolError('bad or second Content-Length');
           this.contentLength = n;
           kind = Kind.Rewritten;
           break;
@@ -114,15 +137,28 @@ export class HeadScan {
           kind = Kind.Rewritten;
           break;
         case Name.TransferEncoding:
-          this.chunked = /(^|,)\s*chunked$/i.test(buf.toString('latin1', vs, ve));
+          // Only chunked can be re-framed for the client: another coding (or a second
+          // header) would mean reading until close bytes the client cannot decode.
+          if (this.chunked || ve - vs !== 7 || !sameName(buf, vs, CHUNKED)) throw protocolError(`Transfer-Encoding other than one "chunked": ${quote(buf, vs, ve)}`);
+          this.chunked = true;
           kind = Kind.HopByHop;
           break;
         case Name.Connection: {
           const value = buf.toString('latin1', vs, ve);
           const v = value.toLowerCase();
-          if (v.includes('close')) this.keepAlive = false;
-          else if (v.includes('keep-alive')) this.keepAlive = true;
-          tokens = connectionTokens(value);
+          if (v === 'keep-alive') this.keepAlive = true;
+          else if (v === 'close') close = true;
+          else
+            for (const t of v.split(',')) {
+              const token = t.trim();
+              if (token === 'close') close = true;
+              else if (token === 'keep-alive') this.keepAlive = true;
+            }
+          const listed = connectionTokens(value);
+          if (listed !== null) {
+            if (tokens === null) tokens = listed;
+            else for (const t of listed) tokens.add(t);
+          }
           kind = Kind.HopByHop;
           break;
         }
@@ -140,6 +176,12 @@ export class HeadScan {
       pos = eol + 2;
     }
     this.end = eol + 2;
+    if (close) this.keepAlive = false;
+    if (this.chunked && (this.contentLength >= 0 || buf[start + 7] === 0x30)) {
+      // RFC 9112 §6.1 would let Transfer-Encoding win, but the pair is the classic smuggling
+      // shape and a sign of a confused pod: refused (as nginx does), the connection closed.
+      throw protocolError(this.contentLength >= 0 ? 'both Content-Length and Transfer-Encoding' : 'Transfer-Encoding on an HTTP/1.0 response');
+    }
     if (tokens !== null) {
       // Names the Connection header lists are hop-by-hop too, wherever they appear.
       const at = this.at;
@@ -217,18 +259,41 @@ export function protocolError(message: string): TidegateError {
   return new TidegateError('TG_ERR_UPSTREAM_PROTOCOL', message);
 }
 
-/** Index of the CR of the CRLF ending the line that starts at `pos`; -1 when buf[0, len) does not hold it yet. */
-function lineEnd(buf: Buffer, pos: number, len: number): number {
+/**
+ * Index of the CR of the CRLF ending the line that starts at `pos`; -1 when
+ * buf[0, len) does not hold it yet. Every byte before it must be FIELD (one
+ * table load per byte, the check and the search in one loop).
+ */
+export function lineEnd(buf: Buffer, pos: number, len: number): number {
   for (let i = pos; i < len; i++) {
-    const c = buf[i];
+    const c = buf[i]!;
+    if ((HEAD_CHARS[c]! & FIELD) !== 0) continue;
     if (c === 0x0d) {
       if (i + 1 === len) return -1;
       if (buf[i + 1] !== 0x0a) throw protocolError('bare CR in the response head');
       return i;
     }
     if (c === 0x0a) throw protocolError('bare LF in the response head');
+    throw protocolError(`control byte 0x${c.toString(16).padStart(2, '0')} in the response head`);
   }
   return -1;
+}
+
+/** Checks a trailer line buf[pos, eol) (its bytes already checked by lineEnd): a token name, then a colon. */
+export function checkFieldName(buf: Buffer, pos: number, eol: number): void {
+  let colon = pos;
+  while (colon < eol && (HEAD_CHARS[buf[colon]!]! & TOKEN) !== 0) colon++;
+  if (colon === pos || buf[colon] !== 0x3a) throw protocolError(`bad trailer line ${quote(buf, pos, eol)}`);
+}
+
+/** Whether byte `c` may appear in a token (RFC 9110 tchar). */
+export function isTokenByte(c: number): boolean {
+  return (HEAD_CHARS[c]! & TOKEN) !== 0;
+}
+
+/** Whether byte `c` may appear in a field value (VCHAR, obs-text, SP, HTAB). */
+export function isFieldByte(c: number): boolean {
+  return (HEAD_CHARS[c]! & FIELD) !== 0;
 }
 
 function digit(c: number): number {
@@ -262,6 +327,7 @@ const CONNECTION = nameBytes('connection');
 const KEEP_ALIVE = nameBytes('keep-alive');
 const CONTENT_LENGTH = nameBytes('content-length');
 const TRANSFER_ENCODING = nameBytes('transfer-encoding');
+const CHUNKED = nameBytes('chunked');
 
 /** The names a proxy acts on, compared case-insensitively on the bytes (no string is made). */
 function classify(buf: Buffer, s: number, len: number): Name {

@@ -1,4 +1,4 @@
-import { BodyMode, HeadScan, protocolError as protocol, type ResponseHead } from './response-head.js';
+import { BodyMode, checkFieldName, HeadScan, isFieldByte, isTokenByte, lineEnd, protocolError as protocol, type ResponseHead } from './response-head.js';
 
 export { BodyMode, type ResponseHead } from './response-head.js';
 
@@ -25,11 +25,22 @@ const MAX_CHUNK_LINE = 4096;
 /** Room for held bytes kept while nothing is held; more is let go. */
 const MAX_IDLE_HELD = 16 * 1024;
 const HEAD_END = Buffer.from('\r\n\r\n');
+/** A chunk size at or above this would pass 2^53 with one more hex digit: refused as an overflow. */
+const MAX_CHUNK_SIZE_BEFORE_DIGIT = 2 ** 49;
 
 /**
  * An incremental HTTP/1.x response parser for one connection: feed() it
  * socket data, it calls the sink. One parser serves many responses in a row
  * (keep-alive); call expect() before each request.
+ *
+ * Strict where framing is at stake (a proxy that frames a response one way
+ * while a pod meant another is a desync): anything ambiguous throws
+ * TG_ERR_UPSTREAM_PROTOCOL, and the connection is then closed, never reused.
+ * Interim responses (100, 102, 103, any 1xx but 101) are skipped; a 101 is
+ * refused, as no request tidegate sends over this path asks for an upgrade.
+ * A response followed by more bytes than it declared leaves the connection
+ * not `reusable`. test/upstream/response-parser-differential.test.ts holds
+ * it against Node's llhttp.
  */
 export class ResponseParser {
   private state = State.Done;
@@ -44,6 +55,10 @@ export class ResponseParser {
   private headSearched = 0;
   private remaining = 0;
   private noBody = false;
+  /** Bytes came after the end of the response: the peer and tidegate disagree on framing. */
+  private extra = false;
+  /** Trailer bytes seen so far (bounded like a head). */
+  private trailerBytes = 0;
   private readonly head = new HeadScan();
 
   constructor(public sink: ResponseSink) {}
@@ -54,10 +69,20 @@ export class ResponseParser {
     this.heldLen = 0;
     this.headSearched = 0;
     this.noBody = isHead;
+    this.extra = false;
+    this.trailerBytes = 0;
   }
 
   get done(): boolean {
     return this.state === State.Done;
+  }
+
+  /**
+   * The response is complete and nothing came after it: the connection may
+   * carry another request. Already true inside the sink's onResponseEnd.
+   */
+  get reusable(): boolean {
+    return this.state === State.Done && !this.extra;
   }
 
   /** True when the response has begun (any byte after the head) or completed. */
@@ -65,9 +90,13 @@ export class ResponseParser {
     return this.state !== State.Head && this.state !== State.Done;
   }
 
-  /** The connection closed: ends an until-close body, else it is an error. */
-  eof(): boolean {
-    if (this.state === State.UntilClose) {
+  /**
+   * The connection closed; `clean` when by the peer's FIN, not a reset or an
+   * error. Ends an until-close body on a clean close; says whether the
+   * response is complete (false: it was cut short).
+   */
+  eof(clean: boolean): boolean {
+    if (this.state === State.UntilClose && clean) {
       this.state = State.Done;
       this.sink.onResponseEnd();
       return true;
@@ -75,10 +104,12 @@ export class ResponseParser {
     return this.state === State.Done;
   }
 
-  /** Feeds bytes; returns how many were consumed (the rest belong to no request). */
+  /** Feeds bytes; returns how many of them were consumed (the rest belong to no request). */
   feed(data: Buffer): number {
     let buf = data;
-    if (this.heldLen > 0) {
+    // Offsets below are into `buf`, which starts with the held bytes when there are any.
+    const before = this.heldLen;
+    if (before > 0) {
       this.append(data, 0);
       buf = this.held!.subarray(0, this.heldLen);
       this.heldLen = 0;
@@ -97,11 +128,13 @@ export class ResponseParser {
           if (incomplete) {
             if (len - pos > MAX_HEAD) throw protocol('response head larger than 64 KiB');
             this.headSearched = len - pos;
-            return this.hold(buf, pos);
+            return this.hold(buf, pos) - before;
           }
+          // However the head arrived, in one read or many.
+          if (this.head.end - pos > MAX_HEAD) throw protocol('response head larger than 64 KiB');
           this.headSearched = 0;
           pos = this.head.end;
-          this.onHead();
+          this.onHead(pos < len);
           break;
         }
         case State.Length: {
@@ -109,19 +142,21 @@ export class ResponseParser {
           this.remaining -= n;
           const chunk = buf.subarray(pos, pos + n);
           pos += n;
-          if (this.remaining === 0) this.state = State.Done;
+          if (this.remaining === 0) {
+            this.state = State.Done;
+            this.extra = pos < len;
+          }
           this.sink.onResponseBody(chunk);
           if (this.state === State.Done) this.sink.onResponseEnd();
           break;
         }
         case State.ChunkSize: {
-          const end = buf.indexOf(0x0d, pos);
-          if (end < 0 || end + 1 >= len) {
+          const end = chunkLineEnd(buf, pos, len);
+          if (end < 0) {
             if (len - pos > MAX_CHUNK_LINE) throw protocol('chunk size line too long');
-            return this.hold(buf, pos);
+            return this.hold(buf, pos) - before;
           }
-          if (buf[end + 1] !== 0x0a) throw protocol('bad chunk size line');
-          const size = parseChunkSize(buf.toString("latin1", pos, end));
+          const size = chunkSize;
           pos = end + 2;
           if (size === 0) this.state = State.Trailers;
           else {
@@ -141,7 +176,8 @@ export class ResponseParser {
         }
         case State.ChunkDataEnd: {
           if (len - pos < 2) {
-            return this.hold(buf, pos);
+            if (buf[pos] !== 0x0d) throw protocol('missing CRLF after chunk data');
+            return this.hold(buf, pos) - before;
           }
           if (buf[pos] !== 0x0d || buf[pos + 1] !== 0x0a) throw protocol('missing CRLF after chunk data');
           pos += 2;
@@ -149,16 +185,21 @@ export class ResponseParser {
           break;
         }
         case State.Trailers: {
-          // Trailer fields are dropped (they are hop-by-hop for a proxy that re-chunks).
-          const end = buf.indexOf('\r\n', pos, 'latin1');
+          // Trailer fields are dropped (they are hop-by-hop for a proxy that re-chunks),
+          // but checked like header lines: they are framing too.
+          const end = lineEnd(buf, pos, len);
           if (end < 0) {
-            if (len - pos > MAX_HEAD) throw protocol('trailers too large');
-            return this.hold(buf, pos);
+            if (len - pos > MAX_HEAD - this.trailerBytes) throw protocol('trailers larger than 64 KiB');
+            return this.hold(buf, pos) - before;
           }
           const empty = end === pos;
+          if (!empty) checkFieldName(buf, pos, end);
+          this.trailerBytes += end + 2 - pos;
+          if (this.trailerBytes > MAX_HEAD) throw protocol('trailers larger than 64 KiB');
           pos = end + 2;
           if (empty) {
             this.state = State.Done;
+            this.extra = pos < len;
             this.sink.onResponseEnd();
           }
           break;
@@ -170,10 +211,12 @@ export class ResponseParser {
           break;
         }
         case State.Done:
-          return pos;
+          // More than the response: whatever it is, the connection's framing is in doubt.
+          this.extra = true;
+          return pos - before;
       }
     }
-    return pos;
+    return pos - before;
   }
 
   /**
@@ -204,36 +247,90 @@ export class ResponseParser {
     this.heldLen = need;
   }
 
-  private onHead(): void {
+  /** `more`: bytes follow the head in the buffer being parsed. */
+  private onHead(more: boolean): void {
     const h = this.head;
     const { status } = h;
-    if (status < 200 && status !== 101) {
-      // Interim response (100 Continue, 103 Early Hints): skip it, the real head follows.
+    if (status < 200) {
+      // After a 101 the bytes on the connection are another protocol, and the
+      // client never asked for one: passing it on would leave the client with a
+      // 101 and the pool with a connection that no longer speaks HTTP.
+      if (status === 101) throw protocol('101 Switching Protocols to a request that asked for no upgrade');
+      // Interim response (100 Continue, 103 Early Hints, …): skipped, the final head follows.
       return;
     }
     let keepAlive = h.keepAlive;
     let bodyMode: BodyMode;
-    if (this.noBody || status === 204 || status === 304 || status === 101) bodyMode = BodyMode.None;
+    if (this.noBody || status === 204 || status === 304) bodyMode = BodyMode.None;
     else if (h.chunked) bodyMode = BodyMode.Chunked;
     else if (h.contentLength >= 0) bodyMode = h.contentLength === 0 ? BodyMode.None : BodyMode.Length;
     else {
       bodyMode = BodyMode.UntilClose;
       keepAlive = false;
     }
-    // RFC 9112 §6.3: chunked wins over Content-Length. A HEAD response keeps the length it declares.
+    // (HeadScan refused Content-Length with chunked.) A HEAD response keeps the length it declares.
     const contentLength = bodyMode === BodyMode.Length || (this.noBody && !h.chunked) ? h.contentLength : -1;
     this.state = bodyMode === BodyMode.None ? State.Done : bodyMode === BodyMode.Length ? State.Length : bodyMode === BodyMode.Chunked ? State.ChunkSize : State.UntilClose;
     this.remaining = bodyMode === BodyMode.Length ? contentLength : 0;
+    if (this.state === State.Done) this.extra = more;
     this.sink.onResponseHead({ status, bodyMode, contentLength, keepAlive, keepAliveMs: h.keepAliveMs, scan: h });
     if (this.state === State.Done) this.sink.onResponseEnd();
   }
 }
 
+/** The size read by the last chunkLineEnd that found a whole line (module-wide: read right after the call). */
+let chunkSize = 0;
 
-/** Hex chunk size, extensions ignored; throws on anything else. */
-export function parseChunkSize(line: string): number {
-  const semi = line.indexOf(';');
-  const hex = (semi >= 0 ? line.slice(0, semi) : line).trim();
-  if (hex.length === 0 || hex.length > 12 || !/^[0-9a-fA-F]+$/.test(hex)) throw protocol(`bad chunk size ${JSON.stringify(line.slice(0, 32))}`);
-  return parseInt(hex, 16);
+const HEX = new Int8Array(256).fill(-1);
+for (let d = 0; d < 10; d++) HEX[0x30 + d] = d;
+for (let d = 0; d < 6; d++) HEX[0x41 + d] = HEX[0x61 + d] = 10 + d;
+
+/**
+ * Reads the chunk-size line at buf[pos…] (RFC 9112 §7.1): 1*HEXDIG, then
+ * extensions `;name` or `;name=token` or `;name="quoted"`, then CRLF; no
+ * whitespace anywhere (the RFC's BWS is refused, as llhttp does). Returns the
+ * index of the CR and sets `chunkSize`, or -1 when the line is not all in
+ * buf[0, len) yet; throws on anything else, and on a size of 2^53 or more.
+ */
+function chunkLineEnd(buf: Buffer, pos: number, len: number): number {
+  let i = pos;
+  let size = 0;
+  for (; i < len; i++) {
+    const d = HEX[buf[i]!]!;
+    if (d < 0) break;
+    if (size >= MAX_CHUNK_SIZE_BEFORE_DIGIT) throw protocol('chunk size overflows');
+    size = size * 16 + d;
+  }
+  if (i === len) return -1;
+  if (i === pos) throw protocol(`bad chunk size ${JSON.stringify(buf.toString('latin1', pos, Math.min(len, pos + 32)))}`);
+  while (buf[i] === 0x3b) {
+    const name = ++i;
+    while (i < len && isTokenByte(buf[i]!)) i++;
+    if (i === len) return -1;
+    if (i === name) throw protocol('bad chunk extension');
+    if (buf[i] !== 0x3d) continue;
+    if (++i === len) return -1;
+    if (buf[i] === 0x22) {
+      // quoted-string: qdtext or quoted-pair, up to the closing quote
+      for (i++; ; i++) {
+        if (i === len) return -1;
+        const c = buf[i]!;
+        if (c === 0x22) break;
+        if (c === 0x5c && ++i === len) return -1;
+        if (!isFieldByte(buf[i]!)) throw protocol('bad chunk extension value');
+      }
+      if (++i === len) return -1;
+    } else {
+      const value = i;
+      while (i < len && isTokenByte(buf[i]!)) i++;
+      if (i === len) return -1;
+      if (i === value) throw protocol('bad chunk extension value');
+    }
+  }
+  if (buf[i] !== 0x0d) throw protocol(`bad chunk size line ${JSON.stringify(buf.toString('latin1', pos, Math.min(len, pos + 32)))}`);
+  if (i + 1 === len) return -1;
+  if (buf[i + 1] !== 0x0a) throw protocol('bare CR in a chunk size line');
+  chunkSize = size;
+  return i;
 }
+

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BodyMode, ResponseParser, type ResponseHead, type ResponseSink, parseChunkSize } from '../../src/upstream/response-parser.js';
+import { BodyMode, ResponseParser, type ResponseHead, type ResponseSink } from '../../src/upstream/response-parser.js';
 
 class Recorder implements ResponseSink {
   heads: ResponseHead[] = [];
@@ -29,7 +29,7 @@ function parseSplit(text: string, isHead = false): Recorder[] {
     p.expect(isHead);
     p.feed(Buffer.from(text.slice(0, cut), 'latin1'));
     p.feed(Buffer.from(text.slice(cut), 'latin1'));
-    p.eof();
+    p.eof(true);
     out.push(r);
   }
   return out;
@@ -45,6 +45,11 @@ describe('ResponseParser', () => {
     { name: 'HTTP/1.0 closes', raw: 'HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok', status: 200, body: 'ok', mode: BodyMode.Length, keepAlive: false },
     { name: 'connection close', raw: 'HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok', status: 200, body: 'ok', mode: BodyMode.Length, keepAlive: false },
     { name: '100 continue skipped', raw: 'HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nx', status: 200, body: 'x', mode: BodyMode.Length, keepAlive: true },
+    { name: '102 and 103 skipped', raw: 'HTTP/1.1 102 Processing\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nx', status: 200, body: 'x', mode: BodyMode.Length, keepAlive: true },
+    { name: 'quoted chunk extensions and checked trailers', raw: 'HTTP/1.1 200 OK\r\nTransfer-Encoding: Chunked\r\n\r\n0003;a="b \\" c";d;e=f\r\nabc\r\n0;z\r\nX-T: 1\r\nX-U:\r\n\r\n', status: 200, body: 'abc', mode: BodyMode.Chunked, keepAlive: true },
+    { name: 'HTTP/1.0 keep-alive', raw: 'HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\nContent-Length: 1\r\n\r\nx', status: 200, body: 'x', mode: BodyMode.Length, keepAlive: true },
+    { name: 'HTTP/1.0 with a token that only contains keep-alive', raw: 'HTTP/1.0 200 OK\r\nConnection: x-keep-alive\r\nContent-Length: 1\r\n\r\nx', status: 200, body: 'x', mode: BodyMode.Length, keepAlive: false },
+    { name: 'close in a second Connection header', raw: 'HTTP/1.1 200 OK\r\nConnection: close\r\nConnection: keep-alive\r\nContent-Length: 1\r\n\r\nx', status: 200, body: 'x', mode: BodyMode.Length, keepAlive: false },
   ];
   for (const c of cases) {
     it(`parses ${c.name} split anywhere`, () => {
@@ -96,28 +101,129 @@ describe('ResponseParser', () => {
     ['negative content-length', 'HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n'],
     ['bad chunk size', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n'],
     ['missing CRLF after chunk', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\naXY'],
+    // finding 3
+    ['a 101 to a request that asked for no upgrade', 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\nConnection: upgrade\r\n\r\n'],
+    ['a 101 after a 100', 'HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 101 Switching Protocols\r\n\r\n'],
+    // finding 5: framing
+    ['Content-Length with Transfer-Encoding', 'HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n'],
+    ['Transfer-Encoding with Content-Length after it', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n'],
+    ['two equal Content-Lengths', 'HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\nx'],
+    ['a coding other than chunked', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\nabc'],
+    ['chunked not alone', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n'],
+    ['two Transfer-Encoding headers', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n'],
+    ['Transfer-Encoding on HTTP/1.0', 'HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n'],
+    // finding 5: names and values
+    ['NUL in a value', 'HTTP/1.1 200 OK\r\nX-A: a\0b\r\n\r\n'],
+    ['ESC in a value', 'HTTP/1.1 200 OK\r\nX-A: a\x1bb\r\n\r\n'],
+    ['DEL in a value', 'HTTP/1.1 200 OK\r\nX-A: a\x7f\r\n\r\n'],
+    ['a control byte in a name', 'HTTP/1.1 200 OK\r\nX-\x01A: v\r\n\r\n'],
+    ['a space in a name', 'HTTP/1.1 200 OK\r\nX A: v\r\n\r\n'],
+    ['a separator in a name', 'HTTP/1.1 200 OK\r\nX(A): v\r\n\r\n'],
+    ['a non-ASCII byte in a name', 'HTTP/1.1 200 OK\r\nX-\xe9: v\r\n\r\n'],
+    ['NUL in the reason phrase', 'HTTP/1.1 200 O\0K\r\n\r\n'],
+    // finding 5: chunks
+    ['a space before the chunk size', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n 2e\r\n'],
+    ['a space after the chunk size', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2e \r\n'],
+    ['a 0x prefix', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0x2e\r\n'],
+    ['a bare LF after the chunk size', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\na\r\n0\r\n\r\n'],
+    ['a bare LF after chunk data', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\n0\r\n\r\n'],
+    ['a chunk size of 2^64', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10000000000000000\r\n'],
+    ['a chunk size of 2^53', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n20000000000000\r\n'],
+    ['an empty chunk extension', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1;\r\na\r\n0\r\n\r\n'],
+    ['a chunk extension with a space', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1; a=b\r\na\r\n0\r\n\r\n'],
+    ['a chunk extension without a name', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1;=b\r\na\r\n0\r\n\r\n'],
+    ['text after a quoted chunk extension', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1;a="b"c\r\na\r\n0\r\n\r\n'],
+    ['a control byte in a quoted chunk extension', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1;a="\x01"\r\na\r\n0\r\n\r\n'],
+    ['a trailer without a colon', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nnocolon\r\n\r\n'],
+    ['a bare LF in a trailer', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX: a\nY: b\r\n\r\n'],
+    ['a control byte in a trailer', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX: \x01\r\n\r\n'],
   ];
   for (const [name, raw] of bad) {
-    it(`rejects ${name} with TG_ERR_UPSTREAM_PROTOCOL`, () => {
-      const p = new ResponseParser(new Recorder());
-      p.expect(false);
-      expect(() => p.feed(Buffer.from(raw!))).toThrow(expect.objectContaining({ code: 'TG_ERR_UPSTREAM_PROTOCOL' }));
+    it(`rejects ${name} with TG_ERR_UPSTREAM_PROTOCOL, however it is split`, () => {
+      const bytes = Buffer.from(raw!, 'latin1');
+      for (let cut = 0; cut <= bytes.length; cut++) {
+        const p = new ResponseParser(new Recorder());
+        p.expect(false);
+        expect(() => {
+          p.feed(bytes.subarray(0, cut));
+          p.feed(bytes.subarray(cut));
+        }, `cut at ${cut}`).toThrow(expect.objectContaining({ code: 'TG_ERR_UPSTREAM_PROTOCOL' }));
+      }
     });
   }
+
+  it('finding 5: a response followed by more bytes leaves the connection not reusable, wherever the bytes come', () => {
+    const responses = [
+      'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok',
+      'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n',
+      'HTTP/1.1 204 No Content\r\n\r\n',
+      'HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n',
+    ];
+    for (const raw of responses) {
+      const whole = new ResponseParser(new Recorder());
+      whole.expect(false);
+      expect(whole.feed(Buffer.from(raw))).toBe(raw.length);
+      expect([whole.done, whole.reusable]).toEqual([true, true]);
+      for (const extra of ['H', 'HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\nsmuggled']) {
+        const text = raw + extra;
+        for (let cut = 0; cut <= text.length; cut++) {
+          const r = new Recorder();
+          const p = new ResponseParser(r);
+          let reusableAtEnd: boolean | null = null;
+          r.onResponseEnd = () => void (reusableAtEnd = p.reusable);
+          p.expect(false);
+          const consumed = p.feed(Buffer.from(text.slice(0, cut))) + p.feed(Buffer.from(text.slice(cut)));
+          expect(consumed).toBe(raw.length);
+          expect([p.done, p.reusable], `${JSON.stringify(text)} cut at ${cut}`).toEqual([true, false]);
+          // Already known when the sink hears the end (the connection goes back to its pool then):
+          // only when the extra bytes come in a later read is it too late for that, and they are refused then.
+          if (cut <= raw.length) expect(reusableAtEnd).toBe(cut === raw.length ? true : false);
+        }
+      }
+    }
+  });
+
+  it('finding 5: a body to a HEAD request is extra bytes', () => {
+    const p = new ResponseParser(new Recorder());
+    p.expect(true);
+    p.feed(Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok'));
+    expect([p.done, p.reusable]).toEqual([true, false]);
+  });
+
+  it('finding 4: a body without a length ends only at a clean close', () => {
+    for (const clean of [true, false]) {
+      const r = new Recorder();
+      const p = new ResponseParser(r);
+      p.expect(false);
+      p.feed(Buffer.from('HTTP/1.1 200 OK\r\n\r\npartial'));
+      expect(p.eof(clean)).toBe(clean);
+      expect([r.body, r.ends]).toEqual(['partial', clean ? 1 : 0]);
+    }
+  });
+
+  it('finding 5: a head over 64 KiB is refused even when it arrives in one read', () => {
+    const filler = Array.from({ length: 700 }, (_, i) => `X-Filler-${i}: ${'v'.repeat(85)}\r\n`).join('');
+    const p = new ResponseParser(new Recorder());
+    p.expect(false);
+    expect(() => p.feed(Buffer.from(`HTTP/1.1 200 OK\r\n${filler}Content-Length: 0\r\n\r\n`))).toThrow(expect.objectContaining({ code: 'TG_ERR_UPSTREAM_PROTOCOL' }));
+  });
 
   it('reports an incomplete body at EOF as not done', () => {
     const p = new ResponseParser(new Recorder());
     p.expect(false);
     p.feed(Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc'));
-    expect(p.eof()).toBe(false);
+    expect(p.eof(true)).toBe(false);
   });
 
-  it('parses chunk sizes strictly', () => {
-    expect(parseChunkSize('1a')).toBe(26);
-    expect(parseChunkSize('ff; name=value')).toBe(255);
-    expect(() => parseChunkSize('-1')).toThrow();
-    expect(() => parseChunkSize('')).toThrow();
-    expect(() => parseChunkSize('1'.repeat(13))).toThrow();
+  it('reads chunk sizes in hex of any case, leading zeros allowed, up to 2^53 - 1', () => {
+    const r = new Recorder();
+    const p = new ResponseParser(r);
+    p.expect(false);
+    p.feed(Buffer.from('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0000000000000000000001a\r\n' + 'x'.repeat(26) + '\r\nA\r\n' + 'y'.repeat(10) + '\r\n'));
+    expect(r.body).toBe('x'.repeat(26) + 'y'.repeat(10));
+    p.feed(Buffer.from('1fffffffffffff\r\nzz'));
+    expect(r.body.endsWith('zz')).toBe(true);
+    expect(p.done).toBe(false);
   });
 });
 
