@@ -212,9 +212,14 @@ export class RevisionThrottler<P extends PodLike> {
    * requests for a while, 1 s at first, doubling while it keeps refusing, up
    * to 30 s; then it is tried again. Requests with no other pod wait in the
    * buffer meanwhile (and fail with buffer-timeout if none comes back).
+   * True only when this starts a new failure of the pod: the refusals of
+   * connections already under way when it was ejected, and its refusals
+   * when it is tried again later, belong to the same failure (it ends when
+   * the pod answers).
    */
-  eject(slot: PodSlot<P>): void {
-    if (slot.ejected || this.slots.get(slot.id) !== slot) return;
+  eject(slot: PodSlot<P>): boolean {
+    if (slot.ejected || this.slots.get(slot.id) !== slot) return false;
+    const fresh = slot.refusals === 0;
     slot.refusals++;
     slot.capacity = 0;
     const ms = Math.min(MAX_EJECT_MS, FIRST_EJECT_MS * 2 ** Math.min(slot.refusals - 1, 16));
@@ -224,6 +229,15 @@ export class RevisionThrottler<P extends PodLike> {
       this.dispatch();
     }, ms);
     slot.ejectTimer.unref?.();
+    return fresh;
+  }
+
+  /** Every pod taking requests is ejected (false with no pods: that is a cold revision, not a dead one). */
+  get allEjected(): boolean {
+    const active = this.active;
+    if (active.length === 0) return false;
+    for (let i = 0; i < active.length; i++) if (!active[i]!.ejected) return false;
+    return true;
   }
 
   /** The pod answered: it is healthy again as far as ejection goes. */

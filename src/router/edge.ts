@@ -41,7 +41,7 @@ class BufferedRequest extends WaiterBase<PodHandle> {
   }
 
   reject(err: TidegateError): void {
-    this.ex.route = null;
+    // The route stays: exchangeDone counts the request for its revision and takes it out of the buffer's stats.
     this.ex.fail(err);
   }
 }
@@ -164,8 +164,15 @@ export class Edge implements ExchangeOwner {
 
   /** Holds a request until a pod of `rev` is free (`avoid`: the pod a retry failed on, while there are others). */
   private buffer(ex: Exchange, rev: RevisionRuntime, avoid: Slot | null = null): void {
+    if (!rev.managed && rev.throttler.allEjected) {
+      // Static pods come back on their own or not at all: waiting for an ejection to end only hangs the client.
+      ex.fail(new TidegateError('TG_ERR_UPSTREAM_REFUSED', `every pod of revision ${rev.name} refuses connections`));
+      return;
+    }
     const w = new BufferedRequest(this, ex, rev, avoid);
     const now = this.clock.now();
+    // timeoutSeconds covers the wait too: a request held for a pod that never accepts still gets its answer in time.
+    if (ex.dList === null && rev.timeoutMs > 0) this.deadlines.add(ex, rev.timeoutMs);
     if (rev.readyPods === 0 && rev.throttler.queued === 0) rev.coldSince = now;
     // While buffered, `slot` is the buffer entry so an abort can cancel it. Set before enqueue:
     // when a pod is free (a retry whose failed pod is the free one) enqueue grants at once, and
@@ -239,23 +246,32 @@ export class Edge implements ExchangeOwner {
     this.releaseSlot(rev, failed, ex.pod as PodHandle, this.clock.now(), viaActivator);
     ex.pod = ex.slot = null;
     // A refused connection means nothing listens there: the pod is left out for a while. The
-    // request never reached an app, so for pods tidegate runs (which come back, or are replaced)
-    // it is not counted as a try: it waits for a pod that accepts, within the revision's timeout.
+    // request never reached an app (so any method may go again), and for pods tidegate runs
+    // (which come back, or are replaced) it is not counted as a try: it waits for a pod that
+    // accepts, within the revision's timeout. Static pods nobody restarts are not waited for.
     const refused = err.code === 'TG_ERR_UPSTREAM_REFUSED';
     if (refused) {
-      rev.throttler.eject(failed);
-      this.metrics.ejections.labels(rev.name).inc();
-      this.log.warn({ revision: rev.name, pod: failed.id, address: failed.address, refusals: failed.refusals }, 'pod refused a connection: left out for a while');
+      // One failure of a pod is one ejection, however many of its connections were refused.
+      if (rev.throttler.eject(failed)) {
+        this.metrics.ejections.labels(rev.name).inc();
+        this.log.warn({ revision: rev.name, pod: failed.id, address: failed.address }, 'pod refused a connection: left out for a while');
+      }
+      if (rev.managed) ex.attempts--;
+      else if (rev.throttler.allEjected) this.failEjected(rev);
     }
-    if (refused && rev.managed) ex.attempts--;
     if (retryable && ex.attempts < MAX_ATTEMPTS) {
-      this.metrics.retries.labels(rev.name).inc();
       const next = rev.throttler.tryAcquire(failed);
       if (next !== null) {
+        this.metrics.retries.labels(rev.name).inc();
         this.log.info({ revision: rev.name, pod: failed.id, retryPod: next.id, err: err.message }, 'retrying on another pod');
         this.dispatch(ex, rev, next, viaActivator);
         return;
       }
+      if (!rev.managed && rev.throttler.allEjected) {
+        ex.fail(err);
+        return;
+      }
+      this.metrics.retries.labels(rev.name).inc();
       // No other pod can take it now: wait in the buffer for one (or for the failed pod itself
       // when it is the revision's only one), as a request to a cold revision does.
       this.log.info({ revision: rev.name, pod: failed.id, err: err.message }, 'retrying when a pod is free');
@@ -265,6 +281,12 @@ export class Edge implements ExchangeOwner {
       return;
     }
     ex.fail(err);
+  }
+
+  /** Every pod of a static revision refuses: the requests waiting for one are answered now, not when an ejection ends. */
+  private failEjected(rev: RevisionRuntime): void {
+    if (rev.throttler.queued === 0) return;
+    rev.throttler.rejectAll(new TidegateError('TG_ERR_UPSTREAM_REFUSED', `every pod of revision ${rev.name} refuses connections`));
   }
 
   private releaseSlot(rev: RevisionRuntime, slot: Slot, pod: PodHandle, now: number, viaActivator: boolean): void {

@@ -53,6 +53,14 @@ export class Exchange implements ConnectionUser, Deadlined {
   private bodyReceived = 0;
   private held: Buffer[] | null = null;
   private heldBytes = 0;
+  /**
+   * Body bytes written to a connection that was still connecting, kept so
+   * that if it is refused (the pod saw nothing) the request goes to another
+   * pod whole, whatever its method. -1: more than MAX_HELD_BODY were
+   * written that way, and a refusal is final.
+   */
+  private sent: Buffer[] | null = null;
+  private sentBytes = 0;
   private paused = false;
   private mode = BodyMode.None;
   private total = 0;
@@ -106,8 +114,15 @@ export class Exchange implements ConnectionUser, Deadlined {
     const h = this.head;
     if (this.dList === null && timeoutMs > 0) this.deadlines.add(this, timeoutMs);
     let ok = conn.start(this, `${h.method} ${h.url} HTTP/1.1\r\n${h.headerBlock}${extraHeaders}\r\n`, h.method === 'HEAD', h.contentLength > 0 || h.chunked);
+    const resent = this.sent;
+    if (resent !== null) {
+      // What a refused connection took: it comes first, before what arrived since.
+      this.sent = null;
+      this.sentBytes = 0;
+      for (const chunk of resent) ok = this.writeBody(chunk, true);
+    }
     if (this.held !== null) {
-      for (const chunk of this.held) ok = this.writeBody(chunk);
+      for (const chunk of this.held) ok = this.writeBody(chunk, true);
       this.held = null;
       this.heldBytes = 0;
     }
@@ -165,18 +180,34 @@ export class Exchange implements ConnectionUser, Deadlined {
         (this.held ??= []).push(Buffer.from(bytes));
         this.heldBytes += n;
         if (this.heldBytes >= MAX_HELD_BODY) this.pauseClient();
-      } else if (!this.writeBody(bytes)) this.pauseClient();
+      } else if (!this.writeBody(bytes, false)) this.pauseClient();
     }
     if (isLast && this.conn !== null && this.head.chunked) this.conn.write('0\r\n\r\n');
   }
 
-  /** Writes body bytes (framed as one chunk when the request is chunked); says whether the client may keep sending. */
-  private writeBody(bytes: Uint8Array): boolean {
+  /**
+   * Writes body bytes (framed as one chunk when the request is chunked); says
+   * whether the client may keep sending. `owned`: the bytes are a Buffer of
+   * this exchange's own, not uWS's reused memory.
+   */
+  private writeBody(bytes: Uint8Array, owned: boolean): boolean {
     const conn = this.conn!;
+    // Not connected yet: nothing written has reached the pod.
+    if (this.sentBytes >= 0 && conn.socket.connecting) this.keepSent(bytes, owned);
     if (!this.head.chunked) return conn.writeCopy(bytes);
     conn.write(`${bytes.length.toString(16)}\r\n`);
     conn.writeCopy(bytes);
     return conn.write('\r\n');
+  }
+
+  private keepSent(bytes: Uint8Array, owned: boolean): void {
+    this.sentBytes += bytes.length;
+    if (this.sentBytes > MAX_HELD_BODY) {
+      this.sent = null;
+      this.sentBytes = -1;
+      return;
+    }
+    (this.sent ??= []).push(owned ? (bytes as Buffer) : Buffer.from(bytes));
   }
 
   private pauseClient(): void {
@@ -290,7 +321,10 @@ export class Exchange implements ConnectionUser, Deadlined {
     this.conn = null;
     if (this.finished) return;
     if (!gotResponseBytes && !this.headSent) {
-      const retryable = IDEMPOTENT.has(this.head.method) && this.head.contentLength <= 0 && !this.head.chunked && !this.aborted;
+      // A refused connection never reached the pod: any request may go again if its body so far is still here.
+      const retryable =
+        !this.aborted &&
+        (err.code === 'TG_ERR_UPSTREAM_REFUSED' ? this.sentBytes >= 0 : IDEMPOTENT.has(this.head.method) && this.head.contentLength <= 0 && !this.head.chunked);
       this.owner.upstreamFailed(this, err, retryable);
       return;
     }
@@ -317,6 +351,7 @@ export class Exchange implements ConnectionUser, Deadlined {
     this.conn = null;
     if (conn) conn.finish(reusable && !this.aborted, this.keepAliveMs);
     this.held = null;
+    this.sent = null;
     this.unpark();
     if (this.aborted) this.status = 0;
     this.owner.exchangeDone(this);

@@ -72,4 +72,33 @@ describe('passive ejection of a pod that refused a connection', () => {
     t.setPods([pod('1')]);
     expect(t.tryAcquire()?.id).toBe('1');
   });
+
+  it('says a failure is new only once: not for a pod already left out, nor for its refusals when it is tried again', () => {
+    const clock = new FakeClock();
+    const t = throttler(0, clock);
+    t.setPods([pod('1'), pod('2')]);
+    const one = t.pods.find((s) => s.id === '1')!;
+    // Several connections under way when the pod died: one failure.
+    expect([t.eject(one), t.eject(one), t.eject(one)]).toEqual([true, false, false]);
+    clock.advance(FIRST_EJECT_MS);
+    expect(one.ejected).toBe(false);
+    expect(t.eject(one)).toBe(false); // tried again, still dead: the same failure, left out for longer
+    clock.advance(2 * FIRST_EJECT_MS);
+    t.answered(one);
+    expect(t.eject(one)).toBe(true); // it had answered in between: a new failure
+  });
+
+  it('knows when every pod taking requests is left out (and that no pod at all is not that)', () => {
+    const clock = new FakeClock();
+    const t = throttler(0, clock);
+    expect(t.allEjected).toBe(false);
+    t.setPods([pod('1'), pod('2')]);
+    const [a, b] = t.pods;
+    t.eject(a!);
+    expect(t.allEjected).toBe(false);
+    t.eject(b!);
+    expect(t.allEjected).toBe(true);
+    clock.advance(FIRST_EJECT_MS);
+    expect(t.allEjected).toBe(false);
+  });
 });
