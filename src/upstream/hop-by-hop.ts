@@ -54,7 +54,10 @@ export function sameName(buf: Uint8Array, s: number, name: Uint8Array): boolean 
 
 /**
  * The extra names a Connection header lists ("close, x-foo"), lower-cased;
- * null when it lists none beyond the standard tokens.
+ * null when it lists none beyond the standard tokens. Names that frame or
+ * route the message (Content-Length, Transfer-Encoding, Host) are never
+ * taken: `Connection: content-length` made the edge drop the length and
+ * stream the body, which the pod then read as a second request.
  */
 export function connectionTokens(value: string): Set<string> | null {
   const plain = value.toLowerCase();
@@ -62,11 +65,22 @@ export function connectionTokens(value: string): Set<string> | null {
   let set: Set<string> | null = null;
   for (const raw of value.split(',')) {
     const token = raw.trim().toLowerCase();
-    if (token === '' || token === 'close' || token === 'keep-alive') continue;
+    if (token === '' || token === 'close' || token === 'keep-alive' || NEVER_LISTED.has(token)) continue;
     (set ??= new Set()).add(token);
   }
   return set;
 }
+
+const NEVER_LISTED = new Set(['content-length', 'transfer-encoding', 'host']);
+
+/**
+ * Headers tidegate's parts send each other (edge → queue-proxy), removed
+ * from every request a client sends: only tidegate sets them. Matched in
+ * readRequestHead's one pass over the headers (keep the two lists equal).
+ */
+export const INTERNAL_HEADERS: readonly string[] = ['k-proxy-request', 'k-network-probe', 'k-network-hash', 'k-original-host'];
+/** And every header whose name starts with this. */
+export const INTERNAL_PREFIX = 'x-tidegate-';
 
 /** Whether a header must be dropped, given the Connection tokens of the same message. */
 export function dropHeader(name: string, tokens: Set<string> | null): boolean {

@@ -1,6 +1,6 @@
 import type { HttpRequest, HttpResponse } from '../shared/uws.js';
 import { TidegateError } from '../shared/errors.js';
-import { connectionTokens, dropHeader } from './hop-by-hop.js';
+import { connectionTokens, dropHeader, INTERNAL_PREFIX } from './hop-by-hop.js';
 
 /** What tidegate keeps of a client request head after validating it. */
 export interface RequestHead {
@@ -11,12 +11,22 @@ export interface RequestHead {
   host: string;
   /** Value of one request header the router consults (Knative-Serving-Tag), '' when absent. */
   tag: string;
-  /** Header lines for the upstream ("name: value\r\n"…), hop-by-hop removed, X-Forwarded-* and Forwarded added. */
+  /**
+   * Header lines for the upstream ("name: value\r\n"…): the client's, less
+   * hop-by-hop and internal headers and its framing, plus X-Forwarded-*,
+   * Forwarded and tidegate's own framing (`content-length: N` or
+   * `transfer-encoding: chunked`), so the upstream reads exactly the body
+   * tidegate streams, whatever the client's Connection header named.
+   */
   headerBlock: string;
   /** -1: no body; >= 0: Content-Length. */
   contentLength: number;
   chunked: boolean;
-  /** The K-Proxy-Request / K-Network-Probe headers ('' when absent): the queue-proxy looks at them. */
+  /**
+   * The K-Proxy-Request / K-Network-Probe headers ('' when absent), never
+   * forwarded. Only the queue-proxy looks at them (its requests come from
+   * tidegate); at the edge they are whatever a client claimed.
+   */
   proxyRequest: string;
   networkProbe: string;
 }
@@ -30,6 +40,8 @@ export interface HeadLimits {
 // state, so capturing headers allocates no closure per request.
 const names: string[] = [];
 const values: string[] = [];
+/** Per header, 1 when the first pass already knows the upstream must not get it. */
+let skip = new Uint8Array(64);
 let count = 0;
 let headerBytes = 0;
 function collect(name: string, value: string): void {
@@ -68,11 +80,14 @@ function forwardingHeaders(client: string, hostHeader: string, proto: string, xf
  * Reads and validates a uWS request head; must run synchronously inside the
  * uWS handler. Throws TidegateError for requests that must be refused:
  * smuggling shapes (400), header limit (431), declared body over the limit (413).
+ * One pass over the headers reads what tidegate needs and marks what never
+ * crosses (framing, forwarding, internal headers); the second writes the rest.
  */
 export function readRequestHead(res: HttpResponse, req: HttpRequest, limits: HeadLimits, forwardedProto = 'http'): RequestHead {
   count = 0;
   headerBytes = 0;
   req.forEach(collect);
+  if (count > skip.length) skip = new Uint8Array(count * 2);
   const method = req.getCaseSensitiveMethod();
   const query = req.getQuery();
   const url = query ? `${req.getUrl()}?${query}` : req.getUrl();
@@ -93,6 +108,7 @@ export function readRequestHead(res: HttpResponse, req: HttpRequest, limits: Hea
   for (let i = 0; i < count; i++) {
     const name = names[i]!;
     const value = values[i]!;
+    let drop = 0;
     switch (name) {
       case 'host':
         hostHeader = value;
@@ -103,6 +119,7 @@ export function readRequestHead(res: HttpResponse, req: HttpRequest, limits: Hea
         if (n < 0) throw new TidegateError('TG_ERR_SMUGGLING', `bad Content-Length ${JSON.stringify(value)}`);
         if (contentLength >= 0 && contentLength !== n) throw new TidegateError('TG_ERR_SMUGGLING', 'conflicting Content-Length headers');
         contentLength = n;
+        drop = 1; // the block gets tidegate's own, once
         break;
       }
       case 'transfer-encoding':
@@ -110,26 +127,45 @@ export function readRequestHead(res: HttpResponse, req: HttpRequest, limits: Hea
           throw new TidegateError('TG_ERR_SMUGGLING', `unsupported Transfer-Encoding ${JSON.stringify(value)}`);
         }
         chunked = true;
+        drop = 1; // hop-by-hop; the block gets tidegate's own
         break;
       case 'connection':
         tokens = connectionTokens(value);
+        drop = 1;
         break;
       case 'x-forwarded-for':
         xff = xff ? `${xff}, ${value}` : value;
+        drop = 1;
         break;
       case 'forwarded':
         forwarded = forwarded ? `${forwarded}, ${value}` : value;
+        drop = 1;
+        break;
+      case 'x-forwarded-proto':
+      case 'x-forwarded-host': // replaced by tidegate's own
+      case 'expect':
+        drop = 1;
         break;
       case 'knative-serving-tag':
         tag = value;
         break;
+      // Internal headers (INTERNAL_HEADERS): only tidegate sets them, so what a client sent never crosses.
       case 'k-proxy-request':
         proxyRequest = value;
+        drop = 1;
         break;
       case 'k-network-probe':
         networkProbe = value;
+        drop = 1;
         break;
+      case 'k-network-hash':
+      case 'k-original-host':
+        drop = 1;
+        break;
+      default:
+        if (name.length >= INTERNAL_PREFIX.length && name.startsWith(INTERNAL_PREFIX)) drop = 1;
     }
+    skip[i] = drop;
   }
   if (chunked && contentLength >= 0) throw new TidegateError('TG_ERR_SMUGGLING', 'both Content-Length and Transfer-Encoding');
   if (hosts > 1) throw new TidegateError('TG_ERR_BAD_REQUEST', 'more than one Host header');
@@ -139,13 +175,15 @@ export function readRequestHead(res: HttpResponse, req: HttpRequest, limits: Hea
 
   let block = '';
   for (let i = 0; i < count; i++) {
+    if (skip[i] === 1) continue;
     const name = names[i]!;
-    if (dropHeader(name, tokens) || name === 'x-forwarded-for' || name === 'forwarded' || name === 'expect') continue;
-    if (name === 'x-forwarded-proto' || name === 'x-forwarded-host') continue; // replaced below
+    if (dropHeader(name, tokens)) continue;
     block += `${name}: ${values[i]}\r\n`;
   }
   block += forwardingHeaders(clientAddress(res), hostHeader, forwardedProto, xff, forwarded);
+  // The framing is tidegate's: it streams exactly this body (re-chunked when chunked).
   if (chunked) block += 'transfer-encoding: chunked\r\n';
+  else if (contentLength >= 0) block += `content-length: ${contentLength}\r\n`;
 
   return {
     method,
