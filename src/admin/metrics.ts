@@ -1,4 +1,5 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectProcessMetrics } from './process-metrics.js';
 import { HotCounter, HotHistogram } from './hot-metrics.js';
 
 /** Every Prometheus metric of the edge (DESIGN.md "Metrics"), on its own registry. */
@@ -27,6 +28,6 @@ export class EdgeMetrics {
   readonly ejections = new Counter({ name: 'tidegate_pod_ejections_total', help: 'Pods left out of rotation after refusing a connection (passive health check)', labelNames: ['revision'] as const, registers: [this.registry] });
 
   constructor(defaults = true) {
-    if (defaults) collectDefaultMetrics({ register: this.registry, prefix: 'tidegate_process_' });
+    if (defaults) collectProcessMetrics(this.registry);
   }
 }

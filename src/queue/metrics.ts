@@ -1,4 +1,5 @@
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry } from 'prom-client';
+import { collectProcessMetrics } from '../admin/process-metrics.js';
 import { HotCounter, HotHistogram } from '../admin/hot-metrics.js';
 
 /**
@@ -20,6 +21,6 @@ export class QueueMetrics {
   readonly ready = new Gauge({ name: 'tidegate_queue_app_ready', help: '1 once the app passed its readiness probe (0 again while draining)', labelNames: ['revision', 'pod'] as const, registers: [this.registry] });
 
   constructor(defaults = true) {
-    if (defaults) collectDefaultMetrics({ register: this.registry, prefix: 'tidegate_process_' });
+    if (defaults) collectProcessMetrics(this.registry);
   }
 }
