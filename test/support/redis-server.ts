@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
 import { freePort } from './ports.js';
 
 export interface RedisHandle {
@@ -77,8 +79,23 @@ function end(child: ChildProcess | null, signal: NodeJS.Signals): Promise<void> 
   });
 }
 
+export const REDIS_MISSING = 'redis-server not found: apt-get install redis-server (or put redis-server on PATH; the store tests run a real one)';
+
+/** Whether an executable `name` is in one of PATH's directories. */
+function onPath(name: string): boolean {
+  return (process.env['PATH'] ?? '').split(path.delimiter).some((dir) => {
+    try {
+      fs.accessSync(path.join(dir || '.', name), fs.constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
 /** A real redis-server on a free port, empty and without persistence. */
 export async function startRedis(): Promise<RedisHandle> {
+  if (!onPath('redis-server')) throw new Error(REDIS_MISSING);
   installExitHook();
   let port = 0;
   let child: ChildProcess | null = null;
