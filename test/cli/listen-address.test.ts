@@ -77,6 +77,7 @@ describe('listen addresses', () => {
   });
 
   it('TIDEGATE_ADMIN_ADDRESS=0.0.0.0 (what the container image sets) makes the admin port reachable on every address', async () => {
+    expect(await fs.readFile('Dockerfile', 'utf8')).toMatch(/^ENV TIDEGATE_ADMIN_ADDRESS=0\.0\.0\.0$/m);
     const { p, adminPort } = await serve([], { TIDEGATE_ADMIN_ADDRESS: '0.0.0.0', TIDEGATE_ADDRESS: '127.0.0.1' });
     try {
       expect(await connects('127.0.0.2', adminPort)).toBe(true);
