@@ -128,7 +128,7 @@ export class HeadScan {
         case Name.ContentLength: {
           // A second one, even equal, is refused like llhttp does: one length or none.
           const n = decimal(buf, vs, ve);
-          if (n < 0 || this.contentLength >= 0) throw protocolError('bad or second Content-Length');
+          if (n < 0 || this.contentLength >= 0 || tabIn(buf, ve, eol)) throw protocolError('bad or second Content-Length');
           this.contentLength = n;
           kind = Kind.Rewritten;
           break;
@@ -139,14 +139,16 @@ export class HeadScan {
         case Name.TransferEncoding:
           // Only chunked can be re-framed for the client: another coding (or a second
           // header) would mean reading until close bytes the client cannot decode.
-          if (this.chunked || ve - vs !== 7 || !sameName(buf, vs, CHUNKED)) throw protocolError(`Transfer-Encoding other than one "chunked": ${quote(buf, vs, ve)}`);
+          if (this.chunked || ve - vs !== 7 || !sameName(buf, vs, CHUNKED) || tabIn(buf, ve, eol)) throw protocolError(`Transfer-Encoding other than one "chunked": ${quote(buf, vs, ve)}`);
           this.chunked = true;
           kind = Kind.HopByHop;
           break;
         case Name.Connection: {
           const value = buf.toString('latin1', vs, ve);
           const v = value.toLowerCase();
-          if (v === 'keep-alive') this.keepAlive = true;
+          // llhttp (node:http, many pods' own clients) does not see a token a tab follows: reuse only what it would.
+          if (tabIn(buf, vs, eol)) close = true;
+          else if (v === 'keep-alive') this.keepAlive = true;
           else if (v === 'close') close = true;
           else
             for (const t of v.split(',')) {
@@ -277,6 +279,17 @@ export function lineEnd(buf: Buffer, pos: number, len: number): number {
     throw protocolError(`control byte 0x${c.toString(16).padStart(2, '0')} in the response head`);
   }
   return -1;
+}
+
+/**
+ * Whether buf[s, e) holds a tab. A tab after the value of a framing header
+ * is refused although RFC 9110 allows it as whitespace: llhttp (node:http)
+ * then reads "chunked\t" as another coding and "5\t" as no length, and a
+ * response two parsers frame differently is refused, not guessed at.
+ */
+function tabIn(buf: Buffer, s: number, e: number): boolean {
+  for (let i = s; i < e; i++) if (buf[i] === 0x09) return true;
+  return false;
 }
 
 /** Checks a trailer line buf[pos, eol) (its bytes already checked by lineEnd): a token name, then a colon. */
