@@ -177,3 +177,11 @@ describe('serve refuses to half-start', () => {
     expect(p.out()).toContain('80a');
   });
 });
+
+describe('autoscaler refuses to half-start', () => {
+  it('a --redis that is not a Redis URL: exit 2 naming the flag (it used to connect somewhere and keep trying)', async () => {
+    const p = runCli(['autoscaler', '--config', podConfig, '--redis', 'localhost:6379']);
+    expect(await exitWithin(p, 5000)).toBe(2);
+    expect(p.out()).toMatch(/--redis must be a Redis URL/);
+  });
+});
