@@ -118,10 +118,28 @@ export function check(spec: FlagSpec, text: string): string | null {
     case 'address':
       return isIP(text) !== 0 || /^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$/.test(text) ? null : 'must be an IP address (0.0.0.0, ::, 127.0.0.1, …) or a host name';
     case 'redis-url':
-      return /^(rediss?|unix):\/\/./.test(text) || text.startsWith('/') ? null : 'must be a Redis URL (redis://HOST:PORT, rediss://…, unix:///path)';
+      return isRedisAddress(text) ? null : 'must be a Redis URL (redis://HOST:PORT, rediss://…), HOST:PORT or a unix socket path';
     case 'host-port':
       return /^.+:\d+$/.test(text) ? null : 'must be HOST:PORT';
   }
+}
+
+/**
+ * What ioredis connects to as meant: redis:// and rediss:// URLs, HOST[:PORT]
+ * and socket paths. Any other scheme it would read as a host name
+ * (`http://h:1` → host "http", port 6379) and retry forever.
+ */
+function isRedisAddress(text: string): boolean {
+  if (text.startsWith('/')) return true;
+  if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(text)) {
+    if (!/^rediss?:\/\//i.test(text)) return false;
+    try {
+      return new URL(text).hostname !== '';
+    } catch {
+      return false;
+    }
+  }
+  return /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/.test(text);
 }
 
 export function usage(command: CommandSpec): string {

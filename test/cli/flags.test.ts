@@ -34,7 +34,8 @@ describe('serve flags', () => {
     [['--admin-port', '-1'], /--admin-port/],
     [['--address', 'not an address'], /--address must be an IP address/],
     [['--admin-address', ''], /--admin-address/],
-    [['--redis', 'localhost:6379'], /--redis must be a Redis URL/],
+    [['--redis', 'http://127.0.0.1:6379'], /--redis must be a Redis URL/],
+    [['--redis', 'redis://localhost:abc'], /--redis must be a Redis URL/],
   ])('refuses %j naming the flag', (args, message) => {
     const text = usageError(['serve', '--config', 'c.yaml', ...args]);
     expect(text).toMatch(message);
@@ -50,6 +51,10 @@ describe('serve flags', () => {
     expect(usageError(['serve'])).toMatch(/--config FILE \(or TIDEGATE_CONFIG\) is required/);
     expect(usageError(['serve', '--config', 'c.yaml', '--prot', '1'])).toMatch(/--prot/);
     expect(usageError(['serve', '--config', 'c.yaml', 'extra'])).toMatch(/extra/);
+  });
+
+  it('accepts the Redis addresses ioredis takes', () => {
+    for (const r of ['redis://127.0.0.1:6379', 'rediss://:secret@redis.internal:6380/2', 'localhost:6379', 'redis', '[::1]:6379', '/run/redis.sock']) expect(values(['serve', '--config', 'c', '--redis', r]).redis).toBe(r);
   });
 
   it('accepts the addresses a user would give', () => {

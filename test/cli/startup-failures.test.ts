@@ -179,8 +179,8 @@ describe('serve refuses to half-start', () => {
 });
 
 describe('autoscaler refuses to half-start', () => {
-  it('a --redis that is not a Redis URL: exit 2 naming the flag (it used to connect somewhere and keep trying)', async () => {
-    const p = runCli(['autoscaler', '--config', podConfig, '--redis', 'localhost:6379']);
+  it('a --redis that is not a Redis URL: exit 2 naming the flag (ioredis read http://… as host "http" and kept trying)', async () => {
+    const p = runCli(['autoscaler', '--config', podConfig, '--redis', 'http://127.0.0.1:6379']);
     expect(await exitWithin(p, 5000)).toBe(2);
     expect(p.out()).toMatch(/--redis must be a Redis URL/);
   });
