@@ -10,6 +10,8 @@ import { createHash } from 'node:crypto';
 import http from 'node:http';
 
 const port = Number(process.env.PORT ?? 8080);
+// tidegate's local pods set HOST=127.0.0.1 (and PORT); run by hand it stays on loopback too.
+const host = process.env.HOST || '127.0.0.1';
 const startupDelayMs = Number(process.env.STARTUP_DELAY_MS ?? 500);
 const revision = process.env.K_REVISION || 'hello';
 const greeting = process.env.GREETING || 'hi';
@@ -46,8 +48,8 @@ const server = http.createServer((req, res) => {
 server.keepAliveTimeout = 65_000;
 
 setTimeout(() => {
-  server.listen(port, '127.0.0.1', () => {
-    console.log(`hello (${revision}) listening on 127.0.0.1:${port}`);
+  server.listen(port, host, () => {
+    console.log(`hello (${revision}) listening on ${host}:${port}`);
   });
 }, startupDelayMs);
 

@@ -16,6 +16,8 @@ const PROBE_TIMEOUT_MS = 1000;
 export const HEARTBEAT_MS = 1000;
 export const POD_TTL_MS = 5000;
 const IDLE_POLL_MS = 50;
+/** Only this process reads a local queue-proxy's admin port. */
+const ADMIN_HOST = '127.0.0.1';
 /** A store that does not answer must not hold a scale-down up. */
 const STORE_BOUND_MS = 2000;
 
@@ -25,6 +27,9 @@ export interface LocalPodOptions {
   readonly appPort: number;
   /** Set when a queue-proxy runs in front of the app. */
   readonly queueProxyPort: number | null;
+  /** The queue-proxy's admin port (healthz, metrics, stats), on 127.0.0.1; set with queueProxyPort. */
+  readonly adminPort: number | null;
+  /** Where the app and the queue-proxy listen (HOST for the app), and are reached at. */
   readonly host: string;
   readonly cwd: string;
   readonly cliPath: string;
@@ -69,7 +74,12 @@ export class LocalPod {
 
   /** The ports this pod listens on. */
   get ports(): number[] {
-    return this.o.queueProxyPort === null ? [this.o.appPort] : [this.o.appPort, this.o.queueProxyPort];
+    return [this.o.appPort, this.o.queueProxyPort, this.o.adminPort].filter((p): p is number => p !== null);
+  }
+
+  /** The queue-proxy's admin endpoint, "127.0.0.1:port" (null without a queue-proxy). */
+  get adminAddress(): string | null {
+    return this.o.adminPort === null ? null : `${ADMIN_HOST}:${this.o.adminPort}`;
   }
 
   /** Process ids (app first), for status pages and tests. */
@@ -89,7 +99,9 @@ export class LocalPod {
     this.app = this.spawn('app', command, args, {
       ...process.env,
       ...rev.env,
+      // Knative sets PORT; HOST keeps apps that honour it off the other interfaces.
       PORT: String(this.o.appPort),
+      HOST: this.o.host,
       K_REVISION: rev.name,
       K_SERVICE: rev.service,
       K_CONFIGURATION: rev.service,
@@ -98,7 +110,7 @@ export class LocalPod {
       const qpArgs = [
         this.o.cliPath, 'queue-proxy',
         '--revision', rev.name,
-        '--upstream', `127.0.0.1:${this.o.appPort}`,
+        '--upstream', `${this.o.host}:${this.o.appPort}`,
         '--port', String(this.o.queueProxyPort),
         '--container-concurrency', String(rev.containerConcurrency),
         '--pod-id', id,
@@ -107,7 +119,16 @@ export class LocalPod {
       ];
       if (rev.readinessPath !== null) qpArgs.push('--readiness-path', rev.readinessPath);
       if (this.o.redisUrl !== null) qpArgs.push('--redis', this.o.redisUrl);
-      this.qp = this.spawn('queue-proxy', process.execPath, qpArgs, process.env);
+      this.qp = this.spawn('queue-proxy', process.execPath, qpArgs, {
+        ...process.env,
+        // Set here, never inherited from serve's own environment (a container's
+        // serve may carry 0.0.0.0 for itself); empty = unset for the queue-proxy.
+        TIDEGATE_ADDRESS: this.o.host,
+        TIDEGATE_ADMIN_ADDRESS: ADMIN_HOST,
+        ADMIN_PORT: String(this.o.adminPort ?? 0),
+        REDIS_URL: '',
+        READINESS_PATH: '',
+      });
     }
     log.info({ pod: id, revision: rev.name, address: this.address, pids: this.pids }, 'pod started');
     this.register();

@@ -9,6 +9,7 @@ import { freePort } from './free-port.js';
 import { LocalPod } from './local-pod.js';
 import { Reaper } from './reaper.js';
 import { pickVictim, restartDelayMs } from './scale-plan.js';
+import { StatsScraper } from './stats-scraper.js';
 
 export interface LocalActuatorOptions {
   readonly store: Store;
@@ -22,11 +23,16 @@ export interface LocalActuatorOptions {
   readonly isIdle?: (podId: string) => boolean;
   /** SIGTERM → SIGKILL grace (default 10 s). */
   readonly stopGraceMs?: number;
-  /** Handed to queue-proxies so they register and report stats themselves. */
+  /**
+   * Handed to queue-proxies so they register and report stats themselves.
+   * Without it, this actuator scrapes their stats into `store` once a period.
+   */
   readonly redisUrl?: string;
+  /** How often queue-proxy stats are scraped without Redis (default 250 ms; see stats-scraper.ts). */
+  readonly scrapeIntervalMs?: number;
   /** Where tidegate_pod_crashes_total is registered (default: a registry of its own). */
   readonly registry?: Registry;
-  /** Address pods listen on and are reached at (default 127.0.0.1). */
+  /** Address pods listen on (their HOST) and are reached at (default 127.0.0.1). */
   readonly host?: string;
 }
 
@@ -51,6 +57,9 @@ export class LocalActuator implements Actuator {
   private readonly revisions = new Map<string, RevisionPods>();
   private readonly stopping = new Set<Promise<void>>();
   private readonly ports = new Set<number>();
+  /** Every pod whose processes may still run (counted, or stopping). */
+  private readonly live = new Set<LocalPod>();
+  private readonly scraper: StatsScraper | null;
   private readonly reaper: Reaper;
   private readonly crashCounter: Counter<'revision'>;
   private readonly graceMs: number;
@@ -64,6 +73,11 @@ export class LocalActuator implements Actuator {
     this.crashCounter =
       (existing as Counter<'revision'> | undefined) ??
       new Counter({ name: 'tidegate_pod_crashes_total', help: 'Local pods whose process exited without being asked to', labelNames: ['revision'] as const, registers: [registry] });
+    // With Redis the queue-proxies report themselves; without it their stats would go nowhere.
+    this.scraper =
+      o.redisUrl === undefined
+        ? new StatsScraper({ store: o.store, clock: o.clock, logger: o.logger, targets: () => this.live, ...(o.scrapeIntervalMs !== undefined ? { intervalMs: o.scrapeIntervalMs } : {}) })
+        : null;
   }
 
   async scale(spec: RevisionSpec, count: number): Promise<void> {
@@ -85,8 +99,8 @@ export class LocalActuator implements Actuator {
   }
 
   /** The pods counted by currentScale, for status pages and tests. */
-  pods(revision: string): readonly { id: string; address: string; ready: boolean; pids: number[] }[] {
-    return (this.revisions.get(revision)?.pods ?? []).map((p) => ({ id: p.id, address: p.address, ready: p.state === 'ready', pids: p.pids }));
+  pods(revision: string): readonly { id: string; address: string; adminAddress: string | null; ready: boolean; pids: number[] }[] {
+    return (this.revisions.get(revision)?.pods ?? []).map((p) => ({ id: p.id, address: p.address, adminAddress: p.adminAddress, ready: p.state === 'ready', pids: p.pids }));
   }
 
   /** The reaper process's pid once a pod has been started (tests check it goes too). */
@@ -103,6 +117,7 @@ export class LocalActuator implements Actuator {
       for (const pod of rev.pods.splice(0)) this.stopPod(pod, this.graceMs);
     }
     while (this.stopping.size > 0) await Promise.all([...this.stopping]);
+    this.scraper?.stop();
     this.reaper.close();
   }
 
@@ -140,10 +155,12 @@ export class LocalActuator implements Actuator {
     this.ports.add(appPort);
     const queueProxyPort = spec.queueProxy ? await freePort(host, this.ports) : null;
     if (queueProxyPort !== null) this.ports.add(queueProxyPort);
+    // The queue-proxy's admin port is only ever read from here: loopback.
+    const adminPort = spec.queueProxy ? await freePort('127.0.0.1', this.ports) : null;
+    if (adminPort !== null) this.ports.add(adminPort);
     // Scaled down or closed while we looked for ports: nothing to start.
     if (this.closed || rev.pods.length >= rev.desired) {
-      this.ports.delete(appPort);
-      if (queueProxyPort !== null) this.ports.delete(queueProxyPort);
+      for (const p of [appPort, queueProxyPort, adminPort]) if (p !== null) this.ports.delete(p);
       return;
     }
     const pod = new LocalPod({
@@ -151,6 +168,7 @@ export class LocalActuator implements Actuator {
       revision: spec,
       appPort,
       queueProxyPort,
+      adminPort,
       host,
       cwd: this.o.cwd ?? process.cwd(),
       cliPath: this.o.cliPath,
@@ -166,7 +184,9 @@ export class LocalActuator implements Actuator {
       onCrash: (p) => this.crashed(rev, p),
     });
     rev.pods.push(pod);
+    this.live.add(pod);
     pod.start();
+    if (pod.adminAddress !== null) this.scraper?.start();
   }
 
   private crashed(rev: RevisionPods, pod: LocalPod): void {
@@ -192,6 +212,7 @@ export class LocalActuator implements Actuator {
       .stop(idleBoundMs, this.graceMs)
       .then(() => {
         for (const port of pod.ports) this.ports.delete(port);
+        this.live.delete(pod);
       })
       .catch((err: unknown) => this.o.logger.error({ err: String(err) }, 'pod stop failed')).finally(() => this.stopping.delete(done));
     this.stopping.add(done);
