@@ -292,11 +292,17 @@ function tabIn(buf: Buffer, s: number, e: number): boolean {
   return false;
 }
 
-/** Checks a trailer line buf[pos, eol) (its bytes already checked by lineEnd): a token name, then a colon. */
-export function checkFieldName(buf: Buffer, pos: number, eol: number): void {
+/**
+ * Checks a trailer line buf[pos, eol) (its bytes already checked by
+ * lineEnd): a token name, then a colon, and no framing field (RFC 9110
+ * §6.5.1; llhttp refuses a Content-Length there).
+ */
+export function checkTrailerLine(buf: Buffer, pos: number, eol: number): void {
   let colon = pos;
   while (colon < eol && (HEAD_CHARS[buf[colon]!]! & TOKEN) !== 0) colon++;
   if (colon === pos || buf[colon] !== 0x3a) throw protocolError(`bad trailer line ${quote(buf, pos, eol)}`);
+  const name = classify(buf, pos, colon - pos);
+  if (name === Name.ContentLength || name === Name.TransferEncoding) throw protocolError(`framing field in the trailers: ${quote(buf, pos, eol)}`);
 }
 
 /** Whether byte `c` may appear in a token (RFC 9110 tchar). */

@@ -1,4 +1,4 @@
-import { BodyMode, checkFieldName, HeadScan, isFieldByte, isTokenByte, lineEnd, protocolError as protocol, type ResponseHead } from './response-head.js';
+import { BodyMode, checkTrailerLine, HeadScan, isFieldByte, isTokenByte, lineEnd, protocolError as protocol, type ResponseHead } from './response-head.js';
 
 export { BodyMode, type ResponseHead } from './response-head.js';
 
@@ -193,7 +193,7 @@ export class ResponseParser {
             return this.hold(buf, pos) - before;
           }
           const empty = end === pos;
-          if (!empty) checkFieldName(buf, pos, end);
+          if (!empty) checkTrailerLine(buf, pos, end);
           this.trailerBytes += end + 2 - pos;
           if (this.trailerBytes > MAX_HEAD) throw protocol('trailers larger than 64 KiB');
           pos = end + 2;
@@ -256,7 +256,10 @@ export class ResponseParser {
       // client never asked for one: passing it on would leave the client with a
       // 101 and the pool with a connection that no longer speaks HTTP.
       if (status === 101) throw protocol('101 Switching Protocols to a request that asked for no upgrade');
-      // Interim response (100 Continue, 103 Early Hints, …): skipped, the final head follows.
+      // Interim response (100 Continue, 103 Early Hints, …): skipped, the final head follows,
+      // unless it closes the connection (Connection: close, or HTTP/1.0 without keep-alive):
+      // then nothing may follow it, and llhttp refuses what does.
+      if (!h.keepAlive) throw protocol(`a ${status} interim response that closes the connection`);
       return;
     }
     let keepAlive = h.keepAlive;
