@@ -20,6 +20,8 @@ export interface KpaInput {
   readonly panic: number | null;
   readonly readyPods: number;
   readonly reachable: boolean;
+  /** Stats were missing lately (gap.ts): the count may go up but not below what runs. */
+  readonly hold?: boolean;
 }
 
 export interface KpaResult {
@@ -33,21 +35,32 @@ export interface KpaResult {
   readonly state: KpaState;
 }
 
-/** A revision's first state: adopt what a previous autoscaler decided, else start at initial scale. */
-export function initialKpaState(p: ScalingParams, input: { now: number; readyPods: number; reachable: boolean; previous: RevisionStatus | null }): KpaState {
+/**
+ * A revision's first state: adopt what a previous autoscaler decided, or
+ * what the actuator already runs (the larger), else start at initial scale.
+ * A store that came back empty must not make running pods look new.
+ */
+export function initialKpaState(
+  p: ScalingParams,
+  input: { now: number; readyPods: number; reachable: boolean; previous: RevisionStatus | null; running?: number },
+): KpaState {
   const { now, previous } = input;
+  const running = input.running ?? 0;
+  const adopted = Math.max(previous?.desiredPods ?? -1, running > 0 ? running : -1);
   return {
     decider: initialDeciderState(input.readyPods, now),
-    bounds: previous && previous.desiredPods >= 0 ? adoptedBoundsState(now, previous.desiredPods) : freshBoundsState(p, now, input.reachable),
+    bounds: adopted >= 0 ? adoptedBoundsState(now, adopted) : freshBoundsState(p, now, input.reachable),
   };
 }
 
 export function kpaStep(p: ScalingParams, state: KpaState, input: KpaInput): KpaResult {
   const { now, readyPods } = input;
   const decision = decide(p, state.decider, input);
+  let recommendation = decision.valid ? decision.desired : null;
+  if (input.hold === true && recommendation !== null) recommendation = Math.max(recommendation, state.bounds.actuated);
   const bounds = applyBounds(p, state.bounds, {
     now,
-    recommendation: decision.valid ? decision.desired : null,
+    recommendation,
     readyPods,
     reachable: input.reachable,
   });

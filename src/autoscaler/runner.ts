@@ -10,8 +10,10 @@ import type { Actuator } from '../actuators/actuator.js';
 import type { Clock, Timer } from '../shared/clock.js';
 import type { Logger } from '../shared/log.js';
 import type { Store, StoreEvent } from '../store/store.js';
+import { holding, NO_GAP, statsLost, statsSeen, type GapState } from './gap.js';
 import { initialKpaState, kpaStep, type KpaState } from './kpa.js';
 import { observe, SecondTotals } from './metrics.js';
+import { BUCKET_MS } from './window.js';
 import { reachableRevisions } from './reachable.js';
 import { scalingParams } from './targets.js';
 
@@ -36,6 +38,8 @@ interface Track {
   spec: RevisionSpec;
   kpa: KpaState;
   totals: SecondTotals;
+  /** Missing stats and the hold after them. */
+  gap: GapState;
 }
 
 export class AutoscalerRunner {
@@ -162,18 +166,34 @@ export class AutoscalerRunner {
     const { store, actuator, clock } = this.o;
     const p = scalingParams(rev);
     const now = clock.now();
-    const ready = (await store.listPods(rev.name)).filter((pod) => pod.ready).length;
+    let ready: number;
     let track = this.tracks.get(rev.name);
-    if (!track) {
-      const previous = await store.getStatus(rev.name);
-      track = { spec: rev, kpa: initialKpaState(p, { now, readyPods: ready, reachable, previous }), totals: new SecondTotals(p.metric, p.stableWindowMs) };
-    } else if (track.totals.metric !== p.metric || track.totals.windowMs !== p.stableWindowMs) {
-      track = { ...track, totals: new SecondTotals(p.metric, p.stableWindowMs) }; // a reload changed what is measured
+    let stats: Awaited<ReturnType<Store['readStats']>>;
+    try {
+      ready = (await store.listPods(rev.name)).filter((pod) => pod.ready).length;
+      if (!track) {
+        const previous = await store.getStatus(rev.name);
+        const running = actuator.currentScale(rev.name);
+        // History is lost (first tick, new leader, a store that came back empty): if pods run, hold them like after an outage.
+        const gap = running > 0 || ready > 0 || (previous?.desiredPods ?? 0) > 0 ? statsLost(NO_GAP, now) : NO_GAP;
+        track = { spec: rev, kpa: initialKpaState(p, { now, readyPods: ready, reachable, previous, running }), totals: new SecondTotals(p.metric, p.stableWindowMs), gap };
+      } else if (track.totals.metric !== p.metric || track.totals.windowMs !== p.stableWindowMs) {
+        track = { ...track, totals: new SecondTotals(p.metric, p.stableWindowMs) }; // a reload changed what is measured
+      }
+      stats = await store.readStats(rev.name, track.totals.readSince(now));
+    } catch (err) {
+      // The stats of this moment are lost (reporters could not write them either): a gap.
+      const known = this.tracks.get(rev.name);
+      if (known) this.tracks.set(rev.name, { ...known, gap: statsLost(known.gap, now) });
+      throw err;
     }
-    const stats = await store.readStats(rev.name, track.totals.readSince(now));
     const totals = track.totals.update(stats, now);
+    let newest: number | null = null;
+    for (const b of totals.keys()) if (newest === null || b > newest) newest = b;
+    const gap = statsSeen(track.gap, { now, newest: newest === null ? null : newest * BUCKET_MS, readyPods: ready, stableWindowMs: p.stableWindowMs });
+    const hold = holding(gap, now);
     const obs = observe(p, totals, now, this.demand(rev.name, now, p.stableWindowMs));
-    const r = kpaStep(p, track.kpa, { now, stable: obs.stable, panic: obs.panic, readyPods: ready, reachable });
+    const r = kpaStep(p, track.kpa, { now, stable: obs.stable, panic: obs.panic, readyPods: ready, reachable, hold });
 
     if (!this.isLeader) return; // the lease may have passed to another runner meanwhile
     // Publish first: the activator must be in the path before the actuator takes the last pod away.
@@ -186,9 +206,10 @@ export class AutoscalerRunner {
       activatorInPath: r.activatorInPath,
       time: now,
     });
-    this.tracks.set(rev.name, { ...track, spec: rev, kpa: r.state });
+    this.tracks.set(rev.name, { ...track, spec: rev, kpa: r.state, gap });
+    if (gap.missingSince !== null && track.gap.missingSince === null) this.o.logger.warn({ revision: rev.name, ready }, 'autoscaler: stats missing, holding the scale');
     if (r.desired !== actuator.currentScale(rev.name) && this.isLeader) {
-      this.o.logger.info({ revision: rev.name, from: actuator.currentScale(rev.name), to: r.desired, mode: r.mode, stable: obs.stable, panic: obs.panic, ready }, 'autoscaler: scaling');
+      this.o.logger.info({ revision: rev.name, from: actuator.currentScale(rev.name), to: r.desired, mode: r.mode, stable: obs.stable, panic: obs.panic, ready, hold }, 'autoscaler: scaling');
       await actuator.scale(rev, r.desired);
     }
   }

@@ -28,7 +28,7 @@ export interface ScaleCall {
 
 export class RecordingActuator implements Actuator {
   private readonly counts = new Map<string, number>();
-  private readonly pods = new Map<string, { id: string; ready: boolean; timer: Timer }[]>();
+  private readonly pods = new Map<string, { id: string; address: string; ready: boolean; timer: Timer }[]>();
   private seq = 0;
 
   constructor(
@@ -45,8 +45,8 @@ export class RecordingActuator implements Actuator {
     this.calls.push({ at: this.clock.now(), by: this.name, revision: rev.name, count, ready: list.filter((p) => p.ready).length });
     this.counts.set(rev.name, count);
     while (list.length < count) {
-      const pod = { id: `${rev.name}-${this.name}-${++this.seq}`, ready: false, timer: null as unknown as Timer };
-      const address = `127.0.0.1:${10000 + this.seq}`;
+      const address = `127.0.0.1:${10000 + ++this.seq}`;
+      const pod = { id: `${rev.name}-${this.name}-${this.seq}`, address, ready: false, timer: null as unknown as Timer };
       await this.store.registerPod({ id: pod.id, revision: rev.name, address, ready: false }, 1e9);
       pod.timer = this.clock.setTimeout(() => {
         pod.ready = true;
@@ -60,6 +60,13 @@ export class RecordingActuator implements Actuator {
       if (!pod) break;
       this.clock.clearTimeout(pod.timer);
       await this.store.removePod(rev.name, pod.id);
+    }
+  }
+
+  /** Registers the first `count` pods of `revision` again (as local pods' heartbeats do into a store that came back empty). */
+  async reregister(revision: string, count = Infinity): Promise<void> {
+    for (const pod of (this.pods.get(revision) ?? []).slice(0, count)) {
+      await this.store.registerPod({ id: pod.id, revision, address: pod.address, ready: pod.ready }, 1e9);
     }
   }
 
@@ -87,7 +94,8 @@ export class FakeEdge {
     private readonly clock: Clock,
     private readonly revision: string,
   ) {
-    this.timer = clock.setInterval(() => void this.report(), 1000);
+    // A report that cannot reach the store is lost, as a real edge's is.
+    this.timer = clock.setInterval(() => void this.report().catch(() => undefined), 1000);
   }
 
   /** New demand: with no ready pod the edge buffers it and pokes the autoscaler. */
