@@ -3,9 +3,10 @@ import { collectProcessMetrics } from '../admin/process-metrics.js';
 import { HotCounter, HotHistogram } from '../admin/hot-metrics.js';
 
 /**
- * The queue-proxy's own Prometheus metrics (GET /__tidegate/metrics), on a
- * registry of its own. Names follow the edge's (DESIGN.md "Metrics") where
- * the concept is the same; probes and /__tidegate/ requests are not counted.
+ * The queue-proxy's own Prometheus metrics (GET /metrics on its admin
+ * port), on a registry of its own. Names follow the edge's (DESIGN.md
+ * "Metrics") where the concept is the same; probes and admin-port requests
+ * are not counted.
  */
 export class QueueMetrics {
   readonly registry = new Registry();
