@@ -116,7 +116,8 @@ describe('--help and --version', () => {
     const text = p.kind === 'print' ? p.text : '';
     for (const flag of ['--config', '--port', '--address', '--admin-port', '--admin-address', '--redis', '--help']) expect(text).toContain(flag);
     expect(text).toMatch(/--admin-address ADDRESS +admin bind address .*\(env TIDEGATE_ADMIN_ADDRESS; default 127\.0\.0\.1\)/);
-    expect(parse(['help', 'queue-proxy'])).toMatchObject({ kind: 'print', text: expect.stringContaining('--admin-port PORT') });
+    const qp = parse(['help', 'queue-proxy']);
+    expect(qp.kind === 'print' && qp.text).toContain('--admin-port PORT');
   });
 
   it('--version prints the version; no command at all is a usage error; an unknown one is named', () => {
