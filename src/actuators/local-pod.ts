@@ -112,6 +112,11 @@ export class LocalPod {
         '--revision', rev.name,
         '--upstream', `${this.o.host}:${this.o.appPort}`,
         '--port', String(this.o.queueProxyPort),
+        // Given as flags, so whatever serve's own environment says for itself
+        // (TIDEGATE_ADDRESS=0.0.0.0 in a container) never widens these binds.
+        '--address', this.o.host,
+        '--admin-port', String(this.o.adminPort ?? 0),
+        '--admin-address', ADMIN_HOST,
         '--container-concurrency', String(rev.containerConcurrency),
         '--pod-id', id,
         '--timeout-seconds', String(rev.timeoutSeconds),
@@ -119,16 +124,8 @@ export class LocalPod {
       ];
       if (rev.readinessPath !== null) qpArgs.push('--readiness-path', rev.readinessPath);
       if (this.o.redisUrl !== null) qpArgs.push('--redis', this.o.redisUrl);
-      this.qp = this.spawn('queue-proxy', process.execPath, qpArgs, {
-        ...process.env,
-        // Set here, never inherited from serve's own environment (a container's
-        // serve may carry 0.0.0.0 for itself); empty = unset for the queue-proxy.
-        TIDEGATE_ADDRESS: this.o.host,
-        TIDEGATE_ADMIN_ADDRESS: ADMIN_HOST,
-        ADMIN_PORT: String(this.o.adminPort ?? 0),
-        REDIS_URL: '',
-        READINESS_PATH: '',
-      });
+      // The two the flags cannot switch off: an empty variable counts as unset.
+      this.qp = this.spawn('queue-proxy', process.execPath, qpArgs, { ...process.env, REDIS_URL: '', READINESS_PATH: '' });
     }
     log.info({ pod: id, revision: rev.name, address: this.address, pids: this.pids }, 'pod started');
     this.register();

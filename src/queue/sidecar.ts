@@ -154,7 +154,7 @@ class QueueProxy implements SlotOwner {
     this.ticker = this.clock.setInterval(() => this.tick(), this.opts.periodMs ?? 1000);
     this.ticker.unref?.();
     this.readiness.start();
-    this.log.info({ port, adminPort, adminHost, advertise, upstream: this.opts.upstream, revision: this.opts.revision, pod: this.opts.podId, containerConcurrency: this.opts.containerConcurrency }, 'queue-proxy listening');
+    this.log.info({ host, port, adminHost, adminPort, advertise, upstream: this.opts.upstream, revision: this.opts.revision, pod: this.opts.podId, containerConcurrency: this.opts.containerConcurrency }, 'queue-proxy listening');
     return { port, adminPort, advertise };
   }
 
