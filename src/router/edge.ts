@@ -243,19 +243,20 @@ export class Edge implements ExchangeOwner {
     const rev = ex.route as RevisionRuntime;
     const failed = ex.slot as Slot;
     const viaActivator = ex.viaActivator;
+    // A refused connection means nothing listens there: the pod is left out for a while (before
+    // its slot is freed, so no waiter is granted to it). The request never reached an app (so any
+    // method may go again), and for pods tidegate runs (which come back, or are replaced) it is
+    // not counted as a try: it waits for a pod that accepts, within the revision's timeout.
+    // Static pods nobody restarts are not waited for.
+    const refused = err.code === 'TG_ERR_UPSTREAM_REFUSED';
+    // One failure of a pod is one ejection, however many of its connections were refused.
+    if (refused && rev.throttler.eject(failed)) {
+      this.metrics.ejections.labels(rev.name).inc();
+      this.log.warn({ revision: rev.name, pod: failed.id, address: failed.address }, 'pod refused a connection: left out for a while');
+    }
     this.releaseSlot(rev, failed, ex.pod as PodHandle, this.clock.now(), viaActivator);
     ex.pod = ex.slot = null;
-    // A refused connection means nothing listens there: the pod is left out for a while. The
-    // request never reached an app (so any method may go again), and for pods tidegate runs
-    // (which come back, or are replaced) it is not counted as a try: it waits for a pod that
-    // accepts, within the revision's timeout. Static pods nobody restarts are not waited for.
-    const refused = err.code === 'TG_ERR_UPSTREAM_REFUSED';
     if (refused) {
-      // One failure of a pod is one ejection, however many of its connections were refused.
-      if (rev.throttler.eject(failed)) {
-        this.metrics.ejections.labels(rev.name).inc();
-        this.log.warn({ revision: rev.name, pod: failed.id, address: failed.address }, 'pod refused a connection: left out for a while');
-      }
       if (rev.managed) ex.attempts--;
       else if (rev.throttler.allEjected) this.failEjected(rev);
     }
