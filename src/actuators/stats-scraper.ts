@@ -113,7 +113,7 @@ export class StatsScraper {
           try {
             resolve(parseStats(body));
           } catch (err) {
-            reject(err as Error);
+            reject(err instanceof Error ? err : new Error(String(err)));
           }
         });
         res.on('error', reject);
