@@ -24,7 +24,7 @@ export class EdgeMetrics {
   readonly queueDepth = new Gauge({ name: 'tidegate_queue_depth', help: 'Requests waiting for a pod slot (activator buffer and containerConcurrency queue)', labelNames: ['revision'] as const, registers: [this.registry] });
   readonly configReloads = new Counter({ name: 'tidegate_config_reloads_total', help: 'Config reloads by result', labelNames: ['result'] as const, registers: [this.registry] });
   readonly errors = new Counter({ name: 'tidegate_errors_total', help: 'Failed requests by the hop that failed them', labelNames: ['hop'] as const, registers: [this.registry] });
-  readonly retries = new Counter({ name: 'tidegate_upstream_retries_total', help: 'Retries of idempotent requests whose pod refused or reset the connection (on another pod, or once one is free)', labelNames: ['revision'] as const, registers: [this.registry] });
+  readonly retries = new Counter({ name: 'tidegate_upstream_retries_total', help: 'Retries of requests whose pod refused the connection (any method) or reset it (idempotent ones), on another pod or once one is free', labelNames: ['revision'] as const, registers: [this.registry] });
   readonly ejections = new Counter({ name: 'tidegate_pod_ejections_total', help: 'Pods left out of rotation after refusing a connection (passive health check)', labelNames: ['revision'] as const, registers: [this.registry] });
 
   constructor(defaults = true) {
