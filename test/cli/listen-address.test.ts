@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../support/ports.js';
 import { waitFor } from '../support/serve.js';
-import { connects } from '../support/non-loopback.js';
+import { connects } from '../support/listen-address.js';
 import { CLI, runCli, type CliRun } from '../support/cli.js';
 
 let dir: string;

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import net from 'node:net';
 
 /**
  * The local addresses the kernel has listening sockets on for `port`, read
@@ -40,4 +41,23 @@ function ipv6(hex: string): string {
   const groups: string[] = [];
   for (let i = 0; i < 16; i += 2) groups.push(b.readUInt16BE(i).toString(16));
   return groups.join(':').replace(/(^|:)0(:0)+(:|$)/, '::');
+}
+
+/**
+ * Whether a TCP connect to host:port succeeds (true), is refused or times
+ * out (false). Use loopback addresses only: 127.0.0.2 is loopback on Linux
+ * but not 127.0.0.1, so a listener bound to one refuses connects to the other.
+ */
+export function connects(host: string, port: number, timeoutMs = 1000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port });
+    socket.setTimeout(timeoutMs);
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+    socket.once('timeout', () => done(false));
+  });
 }
