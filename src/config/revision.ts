@@ -70,8 +70,9 @@ function readEnv(r: Reporter, f: Field): Record<string, string> {
   for (const v of fields?.values() ?? []) {
     const reason = envNameReason(v.key);
     if (reason) r.at(v.keyNode, `${v.path}: ${reason}, got ${JSON.stringify(v.key)}`);
-    // PORT is how the local actuator tells the process where to listen.
+    // PORT and HOST are how the local actuator tells the process where to listen (HOST keeps it on loopback).
     else if (v.key === 'PORT') r.at(v.keyNode, `${v.path}: PORT is set by tidegate to the port the pod must listen on`);
+    else if (v.key === 'HOST') r.at(v.keyNode, `${v.path}: HOST is set by tidegate to the address the pod must listen on (127.0.0.1)`);
     const value = readValue<string>(r, v, (x) => (typeof x === 'string' || typeof x === 'number' || typeof x === 'boolean' ? { ok: true, value: String(x) } : { ok: false, reason: 'must be a string' }));
     if (value !== undefined) env[v.key] = value;
   }

@@ -77,6 +77,7 @@ const cases: Case[] = [
   { rule: 'timeoutSeconds 601', from: 'timeoutSeconds: 300', to: 'timeoutSeconds: 601', at: 'timeoutSeconds: ‸601', message: /must be an integer in 1\.\.600, got 601/ },
   { rule: 'readinessPath without a slash', from: 'readinessPath: /', to: 'readinessPath: healthz', at: 'readinessPath: ‸healthz', message: /must be a URL path starting with "\/"/ },
   { rule: 'env PORT is tidegate’s', from: 'env: { GREETING: one }', to: 'env: { PORT: "80" }', at: '{ ‸PORT', message: /env\.PORT: PORT is set by tidegate/ },
+  { rule: 'env HOST is tidegate’s', from: 'env: { GREETING: one }', to: 'env: { HOST: 0.0.0.0 }', at: '{ ‸HOST', message: /env\.HOST: HOST is set by tidegate/ },
   { rule: 'service name not a DNS label', from: '- name: other\n', to: '- name: Other_Svc\n', at: '- name: ‸Other_Svc', message: /services\[1\]\.name: must be a DNS-1035 label/ },
   { rule: 'max-buffered-requests negative', from: 'buffer-timeout: 60s', to: 'max-buffered-requests: -1', at: 'requests: ‸-1', message: /activator\.max-buffered-requests: must be an integer ≥ 0, got -1/ },
 ];
