@@ -23,8 +23,11 @@ describe('a pod killed under load', () => {
     const victim = before.pods[0]!;
     const { pid } = await fixtureStats(victim.address);
 
-    const run = load(edge.port, '/?sleep=30', 8);
+    const run = load(edge.port, '/?sleep=100', 8);
     await delay(600);
+    // Kill it while it holds requests (on a loaded machine the load may lag behind the clock).
+    const inFlight = async () => (await revisionStatus(edge.adminPort)).pods.find((p) => p.id === victim.id)?.inFlight ?? 0;
+    await waitFor(async () => (await inFlight()) >= 2, 5000, 'requests in flight at the pod to kill');
     const servedBeforeKill = run.outcomes.length;
     process.kill(pid, 'SIGKILL');
     await waitFor(() => !alive(pid), 2000, 'the pod process to die');
