@@ -10,11 +10,11 @@ import net from 'node:net';
 export function listeningAddresses(port: number): string[] {
   const out: string[] = [];
   for (const [file, v6] of [['/proc/net/tcp', false], ['/proc/net/tcp6', true]] as const) {
-    let text = '';
+    let text: string;
     try {
       text = fs.readFileSync(file, 'utf8');
     } catch {
-      continue;
+      continue; // no IPv6 on this machine
     }
     for (const line of text.split('\n').slice(1)) {
       const f = line.trim().split(/\s+/);
