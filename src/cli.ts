@@ -24,8 +24,12 @@ const EXIT_GRACE_MS = 1000;
 
 /** package.json sits one directory above this file, in src/ (tests) and in dist/ alike. */
 function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: string };
-  return pkg.version ?? 'unknown';
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: string };
+    return pkg.version ?? 'unknown';
+  } catch {
+    return 'unknown'; // dist/ copied without its package.json: only --version needs it
+  }
 }
 
 async function main(argv: string[]): Promise<number> {
