@@ -1,6 +1,7 @@
 /**
  * `tidegate validate FILE`: the composition root for checking a config
- * without running it. Exit 0 with "FILE: ok", 1 with one
+ * without running it. Exit 0 with "FILE: ok" (warnings, if any, on stderr
+ * as FILE:LINE:COL: warning: …), 1 with one
  * FILE:LINE:COL: message line per problem, 2 on a usage error.
  */
 import { formatProblem, loadConfigFile } from '../config/load.js';
@@ -23,6 +24,7 @@ export async function main(positionals: string[], output: Output = stdio): Promi
   }
   const result = await loadConfigFile(file);
   if (result.ok) {
+    for (const w of result.warnings) output.err(formatProblem({ ...w, message: `warning: ${w.message}` }));
     output.out(`${file}: ok`);
     return 0;
   }

@@ -23,6 +23,7 @@ export const DEFAULT_AUTOSCALER: AutoscalerSettings = Object.freeze({
   allowZeroInitialScale: false,
   minScale: 0,
   maxScale: 0,
+  maxScaleLimit: 0,
   activationScale: 1,
   metric: 'concurrency',
   metricAggregationAlgorithm: 'linear',

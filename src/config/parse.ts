@@ -12,7 +12,8 @@ import { readServices } from './services.js';
 import { parseDuration, parseSize } from './units.js';
 import { aBoolean, aNumber, aString, aUnit, readMap, readValue, Reporter, withRule, type Check, type Field } from './yaml-reader.js';
 
-export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: ConfigProblem[] };
+/** `warnings`: accepted but worth telling (printed by validate, logged by serve). */
+export type ConfigResult = { ok: true; config: Config; warnings: ConfigProblem[] } | { ok: false; problems: ConfigProblem[] };
 
 const TOP_KEYS = ['domain', 'tagHeaderRouting', 'autoscaler', 'activator', 'limits', 'services'] as const;
 
@@ -67,7 +68,7 @@ export function parseConfig(text: string, file: string, absolutePath: string = f
 
   const revisions = frozenMap(services.flatMap((s) => s.revisions.map((rev) => [rev.name, deepFreeze(rev)] as const)));
   const config: Config = { file: absolutePath, domain, tagHeaderRouting, autoscaler, activator, limits, services, revisions };
-  return { ok: true, config: deepFreeze(config) };
+  return { ok: true, config: deepFreeze(config), warnings: sortProblems(r.warnings) };
 }
 
 /** File order, so the output reads top to bottom. */

@@ -22,6 +22,7 @@ export interface AutoscalerSettings {
   readonly allowZeroInitialScale: boolean; // allow-zero-initial-scale (false)
   readonly minScale: number; // min-scale (0)
   readonly maxScale: number; // max-scale (0 = unlimited)
+  readonly maxScaleLimit: number; // max-scale-limit (0 = none): the largest max-scale a revision may ask for
   readonly activationScale: number; // activation-scale (1)
   readonly metric: 'concurrency' | 'rps';
   readonly metricAggregationAlgorithm: 'linear' | 'weighted-exponential';

@@ -1,14 +1,15 @@
 /**
- * Durations and sizes as written in the config file. Durations always carry
- * a unit ("60s", "1m30s", "250ms"), because a bare number is ambiguous
- * (Knative's configmaps mix seconds and Go durations); sizes are bytes or
- * binary multiples ("64Mi").
+ * Durations and sizes as written in the config file. Durations are Go
+ * durations ("60s", "1m30s", "250ms", "0") and always carry a unit apart
+ * from "0", because a bare number is ambiguous (Knative's configmaps mix
+ * seconds and Go durations); sizes are bytes or binary multiples ("64Mi").
  */
 
 export type UnitResult = { ok: true; value: number } | { ok: false; reason: string };
 
-const DURATION_UNITS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-const DURATION_PART = /(\d+(?:\.\d+)?)(ms|s|m|h)/y;
+// Go's units (time.ParseDuration), so Knative's ConfigMap values read as they do there.
+const DURATION_UNITS: Readonly<Record<string, number>> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, 'μs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const DURATION_PART = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/y;
 
 /** "1m30s" → 90000 (milliseconds). Parts must be in the Go style: number + unit, repeated. */
 export function parseDuration(input: unknown): UnitResult {
@@ -18,7 +19,9 @@ export function parseDuration(input: unknown): UnitResult {
   if (typeof input !== 'string' || input.trim() === '') {
     return { ok: false, reason: 'a duration must be a string such as "60s", "1m30s" or "250ms"' };
   }
-  const text = input.trim();
+  const text = input.trim().replace(/^\+/, '');
+  // Go's one unitless duration: "0" (Knative's `scale-down-delay: "0"`).
+  if (text === '0') return { ok: true, value: 0 };
   if (/^[+-]?\d+(\.\d+)?$/.test(text)) {
     return { ok: false, reason: `a duration needs a unit (ms, s, m or h), e.g. "${text}s"` };
   }
@@ -28,7 +31,7 @@ export function parseDuration(input: unknown): UnitResult {
     const start = DURATION_PART.lastIndex;
     const match = DURATION_PART.exec(text);
     if (!match || match.index !== start) {
-      return { ok: false, reason: 'not a duration: use a number and a unit (ms, s, m, h), e.g. "60s", "1m30s", "250ms"' };
+      return { ok: false, reason: 'not a duration: use a number and a unit (ns, us, ms, s, m, h), e.g. "60s", "1m30s", "250ms"' };
     }
     total += Number(match[1]) * (DURATION_UNITS[match[2] ?? ''] ?? Number.NaN);
   }

@@ -10,6 +10,8 @@ import type { UnitResult } from './units.js';
 
 export class Reporter {
   readonly problems: ConfigProblem[] = [];
+  /** Accepted but worth telling (a Knative key tidegate ignores, an image it does not pull). */
+  readonly warnings: ConfigProblem[] = [];
 
   constructor(
     readonly file: string,
@@ -24,6 +26,11 @@ export class Reporter {
   /** At the node's first character, or 1:1 when there is no node. */
   at(node: Node | null | undefined, message: string): void {
     this.atOffset(node?.range?.[0] ?? 0, message);
+  }
+
+  warn(node: Node | null | undefined, message: string): void {
+    const { line, col } = this.lines.linePos(node?.range?.[0] ?? 0);
+    this.warnings.push({ file: this.file, line, col, message });
   }
 }
 

@@ -151,6 +151,7 @@ services: []
       allowZeroInitialScale: true,
       minScale: 1,
       maxScale: 9,
+      maxScaleLimit: 0,
       activationScale: 2,
       metric: 'concurrency',
       metricAggregationAlgorithm: 'linear',

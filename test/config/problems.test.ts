@@ -64,7 +64,7 @@ const cases: Case[] = [
   { rule: 'max-scale-down-rate 0.5', from: 'stable-window: 60s', to: 'max-scale-down-rate: 0.5', at: 'max-scale-down-rate: ‸0.5', message: /must be a number > 1, got 0.5/ },
   { rule: 'target-burst-capacity -2', from: 'stable-window: 60s', to: 'target-burst-capacity: -2', at: 'target-burst-capacity: ‸-2', message: /must be a number ≥ 0 or -1, got -2/ },
   { rule: 'target-burst-capacity annotation -5', from: 'autoscaling.knative.dev/target: "10"', to: 'autoscaling.knative.dev/target-burst-capacity: "-5"', at: ': ‸"-5"', message: /must be a number ≥ 0 or -1, got "-5"/ },
-  { rule: 'activation-scale annotation 1', from: 'autoscaling.knative.dev/target: "10"', to: 'autoscaling.knative.dev/activation-scale: "1"', at: ': ‸"1"', message: /activation-scale"\]: must be an integer ≥ 2, got "1"/ },
+  { rule: 'activation-scale annotation 1', from: 'autoscaling.knative.dev/target: "10"', to: 'autoscaling.knative.dev/activation-scale: "1"', at: ': ‸"1"', message: /activation-scale"\]: must be an integer in 2\.\.2147483647, got "1"/ },
   { rule: 'min-scale over max-scale (annotations)', from: 'autoscaling.knative.dev/target: "10"', to: 'autoscaling.knative.dev/min-scale: "6"', at: 'min-scale: ‸"6"', message: /min-scale 6 must not exceed max-scale 5/ },
   { rule: 'min-scale over max-scale (global)', from: 'stable-window: 60s', to: 'min-scale: 3\n  max-scale: 2', at: 'min-scale: ‸3', message: /autoscaler\.min-scale: must not exceed max-scale 2, got 3/ },
   { rule: 'target under 0.01', from: 'autoscaling.knative.dev/target: "10"', to: 'autoscaling.knative.dev/target: "0.001"', at: ': ‸"0.001"', message: /target"\]: must be a number ≥ 0.01, got "0.001"/ },
