@@ -1,15 +1,20 @@
 /**
- * A window of 1-second buckets over a revision's metric (KNATIVE.md 1.3).
- * Pure: every call takes the time it is about. `average(now)` is null when
- * the window holds no data ("no data" is a value, not 0: a decision must
- * never scale down because stats stopped arriving).
+ * A window of 1-second buckets over a revision's metric (KNATIVE.md 1.3),
+ * with the edges of Knative's TimedFloat64Buckets (aggregation/bucketing.go):
+ * a write at least one window after the last one starts afresh, and the
+ * window holds "no data" only once more than a window has passed since the
+ * last write (exactly one window later it still averages, to 0).
+ * Pure: every call takes the time it is about. `average(now)` is null for
+ * no data ("no data" is a value, not 0: a decision must never scale down
+ * because stats stopped arriving).
  */
 export type Aggregation = 'linear' | 'weighted-exponential';
 
 export const BUCKET_MS = 1000;
 
 const bucketOf = (timeMs: number): number => Math.floor(timeMs / BUCKET_MS);
-const round6 = (x: number): number => Math.round(x * 1e6) / 1e6;
+/** Knative's roundToNDigits(6, x): it truncates (math.Floor), it does not round. */
+export const round6 = (x: number): number => Math.floor(x * 1e6) / 1e6;
 
 /** Knative's smoothing coefficient: weights fall to 1e-4 over the window, but never below 0.2. */
 export function smoothingCoefficient(buckets: number): number {
@@ -34,8 +39,8 @@ export class BucketWindow {
   record(timeMs: number, value: number): void {
     const b = bucketOf(timeMs);
     if (b <= this.last - this.size) return; // older than the window: nothing to add it to
-    if (b - this.last > this.size) {
-      // First write, or after a pause longer than the window: start afresh.
+    if (b - this.last >= this.size) {
+      // First write, or after a pause of a whole window or more: start afresh (Knative: gap ≥ window).
       this.buckets.clear();
       this.first = b;
     }
@@ -47,11 +52,12 @@ export class BucketWindow {
     this.buckets.set(b, (this.buckets.get(b) ?? 0) + value);
   }
 
-  /** The window's average at `nowMs`, or null when nothing was written for a whole window. */
+  /** The window's average at `nowMs`, or null when nothing was written for more than a window. */
   average(nowMs: number): number | null {
     const now = bucketOf(nowMs);
     const idle = now - this.last; // whole seconds since the last write
-    if (!Number.isFinite(idle) || idle >= this.size) return null;
+    if (!Number.isFinite(idle) || idle > this.size) return null; // Knative's IsEmpty: now − lastWrite > window
+    if (idle === this.size) return 0; // every bucket has left the window, but it is not empty yet
     return this.aggregation === 'linear' ? this.linear(now, idle) : this.weighted(idle);
   }
 

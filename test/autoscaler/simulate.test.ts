@@ -29,10 +29,10 @@ const EXPECTED = [
   '6,14.285714,50,5,5,panic,true', // young window 100/7; panic window (2 s) 50 → 5 pods, 5/1 ≥ 2: panic
   '8,33.333333,100,10,10,panic,true', // 10/5 ≥ 2: still hot
   '10,45.454545,100,10,10,panic,true', // 10/10 < 2: not hot, but panic lasts 20 s past t=8
-  '12,53.846154,100,10,10,panic,true',
+  '12,53.846153,100,10,10,panic,true', // 700/13, truncated to 6 decimals as Knative's roundToNDigits does
   '14,60,100,10,10,panic,true',
   '16,64.705882,100,10,10,panic,true',
-  '18,68.421053,100,10,10,panic,true',
+  '18,68.421052,100,10,10,panic,true',
   '20,75,100,10,10,panic,true', // the window is full: (5 zeros + 15×100)/20
   '22,85,100,10,10,panic,true',
   '24,95,100,10,10,panic,true',

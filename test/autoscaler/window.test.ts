@@ -18,12 +18,13 @@ describe('linear window (KNATIVE.md 1.3, scenario 20: 5 s window)', () => {
     expect(w.average(s(6))).toBe(4);
   });
 
-  it('20: nothing written for a whole window → no data (null), not 0', () => {
+  it('20: nothing written for more than a whole window → no data (null), not 0; exactly one window later it reads 0', () => {
     const w = new BucketWindow(5000);
     for (let i = 0; i < 5; i++) w.record(s(i), i + 1);
     expect(w.average(s(8))).toBe(5); // only t4 is left in the divisor and sum
-    expect(w.average(s(9))).toBeNull();
+    expect(w.average(s(9))).toBe(0); // Knative: now − lastWrite = window is not empty yet, the average is 0
     expect(w.average(s(10))).toBeNull();
+    expect(w.average(s(11))).toBeNull();
     expect(new BucketWindow(5000).average(s(0))).toBeNull();
   });
 
@@ -58,6 +59,13 @@ describe('linear window (KNATIVE.md 1.3, scenario 20: 5 s window)', () => {
     expect(w.average(s(20))).toBe(2);
   });
 
+  it('a write exactly one window after the last one starts afresh too (Knative: gap ≥ window)', () => {
+    const w = new BucketWindow(6000);
+    w.record(s(0), 0);
+    w.record(s(6), 60);
+    expect(w.average(s(6))).toBe(60); // not 60 / 6 = 10: the idle second 0 is not part of the new window
+  });
+
   it('rounds to 6 decimals', () => {
     const w = new BucketWindow(5000);
     w.record(s(0), 1);
@@ -81,6 +89,7 @@ describe('weighted-exponential window', () => {
     w.record(s(1), 20);
     expect(w.average(s(1))).toBeCloseTo(20 * a + 10 * a * (1 - a), 9);
     expect(w.average(s(3))).toBeCloseTo(20 * a * (1 - a) ** 2 + 10 * a * (1 - a) ** 3, 9);
-    expect(w.average(s(7))).toBeNull();
+    expect(w.average(s(7))).toBe(0); // idle for exactly the window: every weight is past it
+    expect(w.average(s(8))).toBeNull();
   });
 });
