@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startUpstream, type Upstream } from '../support/upstream.js';
-import { startEdge, waitFor, type TestEdge } from '../support/serve.js';
+import { startStaticEdge, type TestEdge } from '../support/serve.js';
 import { rawRequest, type RawResult } from '../support/raw-http.js';
 
 // Issue 9, finding 2: a refused request (400/413/431, answered with
@@ -16,20 +16,7 @@ let edge: TestEdge;
 
 beforeAll(async () => {
   app = await startUpstream('app');
-  edge = await startEdge(`
-domain: example.com
-limits:
-  max-body-size: 1Ki
-services:
-  - name: app
-    revisions:
-      - name: app-1
-        endpoints: ["${app.address}"]
-    traffic:
-      - revisionName: app-1
-        percent: 100
-`);
-  await waitFor(() => edge.edge.revision('app-1')?.readyPods === 1, 5000, 'static pod');
+  edge = await startStaticEdge(app.address, { limits: ['max-body-size: 1Ki'] });
 });
 
 afterAll(async () => {

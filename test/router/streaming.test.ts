@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import { startUpstream, type Upstream } from '../support/upstream.js';
-import { startEdge, waitFor, type TestEdge } from '../support/serve.js';
+import { startStaticEdge, type TestEdge } from '../support/serve.js';
 
 let app: Upstream;
 let edge: TestEdge;
@@ -10,16 +10,7 @@ const MiB = 1024 * 1024;
 
 beforeAll(async () => {
   app = await startUpstream('app');
-  edge = await startEdge(`
-domain: example.com
-services:
-  - name: app
-    revisions:
-      - name: app-1
-        endpoints: ["${app.address}"]
-    traffic: [{ revisionName: app-1, percent: 100 }]
-`);
-  await waitFor(() => edge.edge.revision('app-1')?.readyPods === 1, 5000, 'static pod');
+  edge = await startStaticEdge(app.address);
 });
 
 afterAll(async () => {

@@ -57,3 +57,28 @@ export async function getMetrics(adminPort: number): Promise<string> {
   const res = await request(`http://127.0.0.1:${adminPort}/metrics`);
   return res.body.text();
 }
+
+/**
+ * The config of one service `app` (host app.example.com) with one static
+ * revision `app-1` at `address`; `limits` and `revision` are extra YAML lines
+ * (e.g. "max-body-size: 1Ki", "containerConcurrency: 1").
+ */
+export function staticAppConfig(address: string, extra: { limits?: string[]; revision?: string[] } = {}): string {
+  const limits = extra.limits?.length ? `limits:\n${extra.limits.map((l) => `  ${l}\n`).join('')}` : '';
+  const revision = (extra.revision ?? []).map((l) => `        ${l}\n`).join('');
+  return `domain: example.com
+${limits}services:
+  - name: app
+    revisions:
+      - name: app-1
+${revision}        endpoints: ["${address}"]
+    traffic: [{ revisionName: app-1, percent: 100 }]
+`;
+}
+
+/** startEdge on staticAppConfig, once its pod is ready. */
+export async function startStaticEdge(address: string, extra: Parameters<typeof staticAppConfig>[1] = {}, opts: Partial<ServeOptions> = {}): Promise<TestEdge> {
+  const edge = await startEdge(staticAppConfig(address, extra), opts);
+  await waitFor(() => edge.edge.revision('app-1')?.readyPods === 1, 5000, 'static pod');
+  return edge;
+}
