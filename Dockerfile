@@ -38,6 +38,8 @@ COPY --from=build /app/dist ./dist
 COPY package.json ./
 COPY config ./config
 COPY examples ./examples
+# The admin dashboard's page, script and style, read at startup (uPlot comes from node_modules).
+COPY src/admin/dashboard ./src/admin/dashboard
 USER node
 # 8080/9090: serve's data and admin ports; 8012/9091: the queue-proxy's.
 EXPOSE 8080 9090 8012 9091
