@@ -1,29 +1,34 @@
-/** GET / on the admin port: a page that polls /status every second. */
-export const DASHBOARD_HTML = `<!doctype html>
-<html><head><meta charset="utf-8"><title>tidegate</title>
-<style>
-body{font:14px system-ui,sans-serif;margin:2em;color:#222}
-table{border-collapse:collapse;margin:.5em 0 1.5em}
-td,th{border:1px solid #ccc;padding:.25em .6em;text-align:left}
-th{background:#f3f3f3}.panic{color:#b00;font-weight:bold}.muted{color:#888}
-</style></head><body>
-<h1>tidegate</h1><p class="muted">Live view of <code>/status</code>, refreshed every second. Metrics: <a href="/metrics">/metrics</a>.</p>
-<div id="out">loading…</div>
-<script>
-const esc = (s) => String(s).replace(/[&<>"]/g, (c) => ({'&':'&amp;','<':'&lt;','>':'&gt;','"':'&quot;'}[c]));
-async function tick() {
-  try {
-    const s = await (await fetch('/status')).json();
-    let h = '<h2>Services</h2><table><tr><th>service</th><th>hosts</th><th>traffic</th></tr>';
-    for (const sv of s.services) h += '<tr><td>' + esc(sv.name) + '</td><td>' + sv.hosts.map(esc).join('<br>') + '</td><td>' +
-      sv.traffic.map((t) => esc(t.revisionName) + ' ' + t.percent + '%' + (t.tag ? ' (tag ' + esc(t.tag) + ')' : '')).join('<br>') + '</td></tr>';
-    h += '</table><h2>Revisions</h2><table><tr><th>revision</th><th>desired</th><th>ready</th><th>mode</th><th>stable</th><th>panic</th><th>buffered</th><th>activator</th><th>pods (in flight)</th></tr>';
-    for (const r of s.revisions) h += '<tr><td>' + esc(r.name) + '</td><td>' + r.desiredPods + '</td><td>' + r.readyPods + '</td><td class="' + r.mode + '">' + r.mode +
-      '</td><td>' + r.stableConcurrency.toFixed(2) + '</td><td>' + r.panicConcurrency.toFixed(2) + '</td><td>' + r.bufferedRequests + '</td><td>' + (r.activatorInPath ? 'in path' : '-') +
-      '</td><td>' + r.pods.map((p) => esc(p.id) + (p.ready ? '' : ' (starting)') + ' ' + p.inFlight).join('<br>') + '</td></tr>';
-    document.getElementById('out').innerHTML = h + '</table>';
-  } catch (e) { document.getElementById('out').textContent = 'cannot reach /status: ' + e; }
+/**
+ * The dashboard's files, served by the admin server at / from the package
+ * itself (no CDN: it works offline): the page, its script and style in
+ * src/admin/dashboard/, and uPlot from node_modules. Read once at startup.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+export interface StaticFile {
+  readonly type: string;
+  readonly body: string;
 }
-tick(); setInterval(tick, 1000);
-</script></body></html>
-`;
+
+/** src/admin/dashboard/, from the sources (tests) and from dist/admin/ alike. */
+export function dashboardDir(): string {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  return path.resolve(here, '..', '..', 'src', 'admin', 'dashboard');
+}
+
+/** URL path → file, for every file the page loads. */
+export function loadDashboard(): ReadonlyMap<string, StaticFile> {
+  const dir = dashboardDir();
+  const uplot = path.dirname(createRequire(import.meta.url).resolve('uplot'));
+  const files: [string, string, string][] = [
+    ['/', path.join(dir, 'index.html'), 'text/html; charset=utf-8'],
+    ['/dashboard.js', path.join(dir, 'dashboard.js'), 'text/javascript; charset=utf-8'],
+    ['/dashboard.css', path.join(dir, 'dashboard.css'), 'text/css; charset=utf-8'],
+    ['/uplot.min.js', path.join(uplot, 'uPlot.iife.min.js'), 'text/javascript; charset=utf-8'],
+    ['/uplot.min.css', path.join(uplot, 'uPlot.min.css'), 'text/css; charset=utf-8'],
+  ];
+  return new Map(files.map(([url, file, type]) => [url, { type, body: fs.readFileSync(file, 'utf8') }]));
+}
