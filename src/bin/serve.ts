@@ -15,6 +15,7 @@ import { EdgeServer } from '../router/edge-server.js';
 import { EdgeMetrics } from '../admin/metrics.js';
 import { AdminServer } from '../admin/server.js';
 import { buildStatus } from '../admin/status.js';
+import { HistorySampler } from '../admin/history-sampler.js';
 import { AutoscalerRunner } from '../autoscaler/runner.js';
 import { createActuator } from '../actuators/index.js';
 import type { Actuator } from '../actuators/actuator.js';
@@ -23,6 +24,11 @@ import { exitOnSignal } from '../shared/signals.js';
 import { RAW_SOCKETS } from '../upstream/raw-socket.js';
 import { TidegateError } from '../shared/errors.js';
 import { hostPort } from '../shared/uws.js';
+import { isOn } from '../cli/flags.js';
+import { AccessLog } from '../observe/access-log.js';
+import type { WriteFn } from '../observe/line-writer.js';
+import { OtlpExporter, tracesUrl } from '../observe/otlp-exporter.js';
+import { Tracer } from '../observe/spans.js';
 
 export interface ServeOptions {
   configFile: string;
@@ -37,6 +43,14 @@ export interface ServeOptions {
   logger?: Logger;
   /** How long shutdown waits for in-flight and buffered requests (default 30 s). */
   drainTimeoutMs?: number;
+  /** `--access-log`: true writes the lines to stdout; a WriteFn takes them instead (tests). */
+  accessLog?: boolean | WriteFn;
+  /** `--otlp-endpoint`: the OTLP/HTTP base URL spans go to (its /v1/traces). */
+  otlpEndpoint?: string;
+  /** `--trace-sample`: the share of root requests traced (default 0.01). */
+  traceSample?: number;
+  /** How long a span waits for its batch before export (default 1 s). */
+  traceDelayMs?: number;
 }
 
 export interface ServeHandle {
@@ -76,6 +90,20 @@ export async function startServe(opts: ServeOptions): Promise<ServeHandle> {
   let config = loaded.config;
   const edgeId = `${os.hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const metrics = new EdgeMetrics();
+  const accessLog = opts.accessLog
+    ? new AccessLog({ clock, logger, registry: metrics.registry, ...(typeof opts.accessLog === 'function' ? { write: opts.accessLog } : {}) })
+    : null;
+  const exporter = opts.otlpEndpoint
+    ? new OtlpExporter({
+        endpoint: opts.otlpEndpoint,
+        clock,
+        logger,
+        registry: metrics.registry,
+        resource: { 'service.name': 'tidegate', 'service.instance.id': edgeId, 'host.name': os.hostname() },
+        ...(opts.traceDelayMs !== undefined ? { delayMs: opts.traceDelayMs } : {}),
+      })
+    : null;
+  const tracer = exporter === null ? null : new Tracer({ sink: exporter, sample: opts.traceSample ?? 0.01 });
   // Every port is bound before anything starts (store, autoscaler, pods), so a
   // port that cannot be bound ends startup with nothing to undo but the ports.
   // Until the store exists there is nowhere to poke: the autoscaler's first tick reads the buffers anyway.
@@ -88,25 +116,33 @@ export async function startServe(opts: ServeOptions): Promise<ServeHandle> {
     poke: (rev) => {
       store?.poke(rev).catch((err: unknown) => logger.debug({ err: String(err), revision: rev }, 'poke failed'));
     },
+    accessLog,
+    tracer,
   });
   edge.setConfig(config);
   let started = false;
   let closing = false;
   const server = new EdgeServer(edge);
+  const statusDoc = () =>
+    buildStatus({
+      config,
+      pods: (r) => view?.pods(r) ?? [],
+      status: (r) => view?.status(r) ?? null,
+      buffered: (r) => edge.revision(r)?.throttler.queued ?? 0,
+      inFlight: (r, id) => edge.revision(r)?.throttler.inFlightOf(id) ?? 0,
+      activatorInPath: (r) => edge.revision(r)?.activatorInPath ?? true,
+    });
+  // The dashboard's last 15 minutes, sampled every second (admin/history.ts).
+  const sampler = new HistorySampler({ clock, config: () => config, status: statusDoc, requests: metrics.requests, duration: metrics.duration, coldStart: metrics.coldStart });
   const admin = new AdminServer({
     registry: metrics.registry,
     ready: () => started && !closing,
-    status: () =>
-      buildStatus({
-        config,
-        pods: (r) => view?.pods(r) ?? [],
-        status: (r) => view?.status(r) ?? null,
-        buffered: (r) => edge.revision(r)?.throttler.queued ?? 0,
-        inFlight: (r, id) => edge.revision(r)?.throttler.inFlightOf(id) ?? 0,
-        activatorInPath: (r) => edge.revision(r)?.activatorInPath ?? true,
-      }),
+    status: statusDoc,
+    history: (since) => sampler.history.since(since),
   });
   const undo: Array<() => unknown> = [
+    () => exporter?.close(),
+    () => accessLog?.flush(),
     () => {
       edge.close();
       edge.closePools();
@@ -151,6 +187,8 @@ export async function startServe(opts: ServeOptions): Promise<ServeHandle> {
     const runner = new AutoscalerRunner({ store: st, actuator, clock, logger, config: () => config, holder: edgeId, lease: opts.redisUrl !== undefined });
     runner.start();
     undo.push(() => runner.stop());
+    sampler.start();
+    undo.push(() => sampler.stop());
 
     let edgeShare = '0/1';
     const heartbeatEdge = (address: string) => {
@@ -196,7 +234,19 @@ export async function startServe(opts: ServeOptions): Promise<ServeHandle> {
     started = true;
     const urls = { url: urlOf(host, port, '/'), dashboard: urlOf(adminHost, adminPort, '/'), metrics: urlOf(adminHost, adminPort, '/metrics') };
     logger.info(
-      { address: host, port, adminAddress: adminHost, adminPort, ...urls, config: opts.configFile, redis: opts.redisUrl ?? null, edgeId, upstreamSockets: RAW_SOCKETS ? 'raw' : 'net' },
+      {
+        address: host,
+        port,
+        adminAddress: adminHost,
+        adminPort,
+        ...urls,
+        config: opts.configFile,
+        redis: opts.redisUrl ?? null,
+        edgeId,
+        upstreamSockets: RAW_SOCKETS ? 'raw' : 'net',
+        accessLog: accessLog !== null,
+        traces: opts.otlpEndpoint ? tracesUrl(opts.otlpEndpoint) : null,
+      },
       `tidegate serving ${urls.url} (dashboard ${urls.dashboard}, metrics ${urls.metrics})`,
     );
 
@@ -210,11 +260,14 @@ export async function startServe(opts: ServeOptions): Promise<ServeHandle> {
       await Promise.race([edge.drained(), bound]);
       edge.close();
       clock.clearInterval(periodic);
+      sampler.stop();
       await runner.stop();
       await actuator.close();
       edge.closePools();
       v.stop();
       await st.close();
+      await accessLog?.flush();
+      await exporter?.close();
       admin.close();
       logger.info('stopped');
     };
@@ -278,6 +331,7 @@ export async function main(values: Record<string, string | boolean | undefined>)
     return 2;
   }
   const redisUrl = str('redis');
+  const otlpEndpoint = str('otlp-endpoint');
   const logger = createLogger('tidegate');
   let handle: ServeHandle;
   try {
@@ -289,6 +343,9 @@ export async function main(values: Record<string, string | boolean | undefined>)
       adminHost: str('admin-address') ?? '127.0.0.1',
       logger,
       ...(redisUrl ? { redisUrl } : {}),
+      accessLog: isOn(values['access-log']),
+      ...(otlpEndpoint ? { otlpEndpoint } : {}),
+      traceSample: Number(str('trace-sample') ?? 0.01),
     });
   } catch (err) {
     logger.flush();
