@@ -20,6 +20,9 @@ export const SERVE: CommandSpec = {
     'admin-port': { kind: 'port', env: 'ADMIN_PORT', default: '9090', help: 'admin port: /metrics, /healthz, /readyz, /status, dashboard' },
     'admin-address': { kind: 'address', env: 'TIDEGATE_ADMIN_ADDRESS', default: '127.0.0.1', help: 'admin bind address (0.0.0.0 so Prometheus can scrape from elsewhere)' },
     redis,
+    'access-log': { kind: 'switch', env: 'TIDEGATE_ACCESS_LOG', help: 'one JSON line per finished request on stdout (the variable: 1/true/on)' },
+    'otlp-endpoint': { kind: 'http-url', env: 'OTEL_EXPORTER_OTLP_ENDPOINT', help: 'export trace spans over OTLP/HTTP (JSON) to URL/v1/traces' },
+    'trace-sample': { kind: 'ratio', env: 'TIDEGATE_TRACE_SAMPLE', default: '0.01', help: "share of root requests (no valid traceparent) that are sampled; a parent's sampled flag decides for the rest" },
   },
 };
 

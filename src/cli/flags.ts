@@ -9,7 +9,7 @@ import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 import { parseDuration } from '../config/units.js';
 
-export type FlagKind = 'string' | 'port' | 'integer' | 'duration' | 'address' | 'redis-url' | 'host-port';
+export type FlagKind = 'string' | 'port' | 'integer' | 'duration' | 'address' | 'redis-url' | 'host-port' | 'switch' | 'ratio' | 'http-url';
 
 export interface FlagSpec {
   readonly kind: FlagKind;
@@ -58,8 +58,9 @@ export function parseCommandLine(argv: readonly string[], commands: readonly Com
   if (!command) return { kind: 'usage-error', text: `tidegate: unknown command '${name}'\n\n${overview(commands)}` };
   if (rest.includes('--help') || rest.includes('-h')) return { kind: 'print', text: commandHelp(command) };
 
-  const options: Record<string, { type: 'string' }> = {};
-  for (const flag of Object.keys(command.flags)) options[flag] = { type: 'string' };
+  const options: Record<string, { type: 'string' | 'boolean' }> = {};
+  // A switch (--access-log) takes no value on the command line; its variable says on/off (1/true/on/yes, 0/false/off/no).
+  for (const [flag, spec] of Object.entries(command.flags)) options[flag] = { type: spec.kind === 'switch' ? 'boolean' : 'string' };
   let parsed: { values: Record<string, string | boolean | undefined>; positionals: string[] };
   try {
     parsed = parseArgs({ args: [...rest], options, allowPositionals: command.positionals !== undefined, strict: true });
@@ -78,6 +79,7 @@ export function parseCommandLine(argv: readonly string[], commands: readonly Com
     let text: string | undefined;
     let source: string;
     if (typeof given === 'string') [text, source] = [given, `--${flag}`];
+    else if (given === true) [text, source] = ['true', `--${flag}`];
     else if (fromEnv !== undefined && fromEnv !== '') [text, source] = [fromEnv, `${spec.env ?? ''} (for --${flag})`];
     else [text, source] = [spec.default, `--${flag}`];
     if (text === undefined) {
@@ -121,6 +123,26 @@ export function check(spec: FlagSpec, text: string): string | null {
       return isRedisAddress(text) ? null : 'must be a Redis URL (redis://HOST:PORT, rediss://…), HOST:PORT or a unix socket path';
     case 'host-port':
       return /^.+:\d+$/.test(text) ? null : 'must be HOST:PORT';
+    case 'switch':
+      return /^(1|0|true|false|on|off|yes|no)$/i.test(text) ? null : 'must be on or off (1, true, on, yes / 0, false, off, no)';
+    case 'ratio':
+      return /^(\d+(\.\d*)?|\.\d+)$/.test(text) && Number(text) <= 1 ? null : 'must be a number from 0 to 1';
+    case 'http-url':
+      return isHttpUrl(text) ? null : 'must be an http:// or https:// URL';
+  }
+}
+
+/** A switch's value (from check()-approved text). */
+export function isOn(text: string | boolean | undefined): boolean {
+  return text === true || (typeof text === 'string' && /^(1|true|on|yes)$/i.test(text));
+}
+
+function isHttpUrl(text: string): boolean {
+  try {
+    const u = new URL(text);
+    return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname !== '';
+  } catch {
+    return false;
   }
 }
 
@@ -146,7 +168,7 @@ export function usage(command: CommandSpec): string {
   const parts = [`tidegate ${command.name}`];
   if (command.positionals) parts.push(command.positionals.usage);
   for (const [flag, spec] of Object.entries(command.flags)) {
-    const arg = `--${flag} ${spec.arg ?? spec.default ?? 'VALUE'}`;
+    const arg = spec.kind === 'switch' ? `--${flag}` : `--${flag} ${spec.arg ?? spec.default ?? 'VALUE'}`;
     parts.push(spec.required !== undefined ? arg : `[${arg}]`);
   }
   return parts.join(' ');
@@ -154,7 +176,7 @@ export function usage(command: CommandSpec): string {
 
 export function commandHelp(command: CommandSpec): string {
   const rows = Object.entries(command.flags).map(([flag, spec]) => {
-    const left = `  --${flag} ${spec.arg ?? kindArg(spec.kind)}`;
+    const left = spec.kind === 'switch' ? `  --${flag}` : `  --${flag} ${spec.arg ?? kindArg(spec.kind)}`;
     const notes = [spec.env ? `env ${spec.env}` : '', spec.default !== undefined ? `default ${spec.default}` : '', spec.required !== undefined ? 'required' : ''].filter(Boolean);
     return { left, right: `${spec.help}${notes.length > 0 ? ` (${notes.join('; ')})` : ''}` };
   });
@@ -199,6 +221,11 @@ function kindArg(kind: FlagKind): string {
       return 'URL';
     case 'host-port':
       return 'HOST:PORT';
+    case 'ratio':
+      return 'RATIO';
+    case 'http-url':
+      return 'URL';
+    case 'switch':
     case 'string':
       return 'VALUE';
   }

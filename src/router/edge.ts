@@ -12,6 +12,9 @@ import { WaiterBase } from '../activator/waiter.js';
 import { RouteTable } from './route-table.js';
 import { RevisionRuntime, type Slot } from './revision-runtime.js';
 import type { PodHandle } from './pod-handle.js';
+import type { AccessLog } from '../observe/access-log.js';
+import type { Tracer, TraceState } from '../observe/spans.js';
+import { clientAddress } from '../upstream/request-head.js';
 
 /** Tries for an idempotent request whose pod refused or reset it before answering (the first one included). */
 const MAX_ATTEMPTS = 3;
@@ -23,6 +26,10 @@ export interface EdgeOptions {
   /** Tells the autoscaler a revision has demand now (fire and forget). */
   readonly poke: (revision: string) => void;
   readonly random?: () => number;
+  /** `--access-log`: a line per finished request. */
+  readonly accessLog?: AccessLog | null;
+  /** `--otlp-endpoint`: spans, and the pod's traceparent. */
+  readonly tracer?: Tracer | null;
 }
 
 /** A request waiting in a revision's buffer (the activator): only cold or saturated paths allocate one. */
@@ -61,6 +68,8 @@ export class Edge implements ExchangeOwner {
   private readonly clock: Clock;
   private readonly log: Logger;
   private readonly metrics: EdgeMetrics;
+  private readonly accessLog: AccessLog | null;
+  private readonly tracer: Tracer | null;
   private inFlight = 0;
   private edgeIndex = 0;
   private edgeCount = 1;
@@ -73,6 +82,8 @@ export class Edge implements ExchangeOwner {
     this.log = opts.logger;
     this.metrics = opts.metrics;
     this.random = opts.random ?? Math.random;
+    this.accessLog = opts.accessLog ?? null;
+    this.tracer = opts.tracer ?? null;
     this.deadlines = new Deadlines(opts.clock);
   }
 
@@ -135,13 +146,19 @@ export class Edge implements ExchangeOwner {
     }
     let ex: Exchange;
     try {
-      ex = new Exchange(res, req, this.config.limits, this, this.deadlines, this.clock.now());
+      ex = new Exchange(res, req, this.config.limits, this, this.deadlines, this.clock.now(), this.tracer !== null);
     } catch (err) {
       const e = err instanceof TidegateError ? err : new TidegateError('TG_ERR_BAD_REQUEST', String(err));
       this.metrics.errors.labels(e.hop).inc();
       this.log.debug({ err: e.message, code: e.code }, 'request refused');
+      if (this.accessLog !== null) this.logRefused(res, req, e);
       writeError(res, e);
       return;
+    }
+    if (this.tracer !== null) {
+      const t = this.tracer.start(ex.head.traceparent, ex.head.tracestate);
+      ex.trace = t;
+      ex.head.headerBlock += t.headerLines();
     }
     this.inFlight++;
     if (this.closed) {
@@ -185,6 +202,7 @@ export class Edge implements ExchangeOwner {
     }
     ex.viaActivator = true;
     rev.activatorStats.requestIn(now, false);
+    if (ex.trace !== null) this.tracer!.bufferStart(ex.trace as TraceState, now);
   }
 
   /** A buffered request got a pod slot. */
@@ -197,6 +215,8 @@ export class Edge implements ExchangeOwner {
       rev.coldSince = 0;
     }
     ex.setResponseHeader('x-tidegate-cold-start', String(now - w.enqueuedAt));
+    ex.waitedMs = now - w.enqueuedAt;
+    if (ex.trace !== null) this.tracer!.bufferEnd(ex.trace as TraceState, now, rev.name, true);
     this.dispatch(ex, rev, slot, true);
   }
 
@@ -235,6 +255,8 @@ export class Edge implements ExchangeOwner {
       this.metrics.errors.labels(ex.error.hop).inc();
       if (ex.error.status >= 500) this.log.warn({ host: ex.head.host, url: ex.head.url, revision: rev?.name, hop: ex.error.hop, status: ex.error.status, err: ex.error.message }, 'request failed');
     }
+    if (this.accessLog !== null) this.accessLog.exchange(ex, rev, ex.pod === null ? null : (ex.pod as PodHandle).id, now);
+    if (ex.trace !== null) this.endSpan(ex, rev, now);
     ex.pod = ex.slot = null;
     if (this.inFlight === 0 && this.draining) this.draining();
   }
@@ -264,6 +286,7 @@ export class Edge implements ExchangeOwner {
       const next = rev.throttler.tryAcquire(failed);
       if (next !== null) {
         this.metrics.retries.labels(rev.name).inc();
+        ex.retries++;
         this.log.info({ revision: rev.name, pod: failed.id, retryPod: next.id, err: err.message }, 'retrying on another pod');
         this.dispatch(ex, rev, next, viaActivator);
         return;
@@ -273,6 +296,7 @@ export class Edge implements ExchangeOwner {
         return;
       }
       this.metrics.retries.labels(rev.name).inc();
+      ex.retries++;
       // No other pod can take it now: wait in the buffer for one (or for the failed pod itself
       // when it is the revision's only one), as a request to a cold revision does.
       this.log.info({ revision: rev.name, pod: failed.id, err: err.message }, 'retrying when a pod is free');
@@ -282,6 +306,27 @@ export class Edge implements ExchangeOwner {
       return;
     }
     ex.fail(err);
+  }
+
+  /** A request refused while its head was read: logged from what uWS still has (same turn). */
+  private logRefused(res: HttpResponse, req: HttpRequest, e: TidegateError): void {
+    const query = req.getQuery();
+    const url = query ? `${req.getUrl()}?${query}` : req.getUrl();
+    this.accessLog!.refused(clientAddress(res), req.getCaseSensitiveMethod(), url, req.getHeader('host'), req.getHeader('traceparent'), e, this.clock.now());
+  }
+
+  private endSpan(ex: Exchange, rev: RevisionRuntime | null, now: number): void {
+    this.tracer!.end(ex.trace as TraceState, {
+      startMs: ex.startedAt,
+      endMs: now,
+      method: ex.head.method,
+      host: ex.head.host,
+      status: ex.status,
+      service: rev === null ? null : rev.service,
+      revision: rev === null ? null : rev.name,
+      pod: ex.pod === null ? null : (ex.pod as PodHandle).id,
+      errorHop: ex.error === null ? null : ex.error.hop,
+    });
   }
 
   /** Every pod of a static revision refuses: the requests waiting for one are answered now, not when an ejection ends. */

@@ -43,6 +43,12 @@ export class Exchange implements ConnectionUser, Deadlined {
   attempts = 0;
   /** Went through the activator buffer (the edge counts it there, and tells the pod). */
   viaActivator = false;
+  /** For the owner's access log and spans: tries after the first, the activator wait (ms, -1: none), the trace. */
+  retries = 0;
+  waitedMs = -1;
+  trace: unknown = null;
+  /** Response body bytes handed to the client. */
+  bytesOut = 0;
   aborted = false;
   private extraResponseHeaders: string[] | null = null;
   private finished = false;
@@ -84,8 +90,9 @@ export class Exchange implements ConnectionUser, Deadlined {
     private owner: ExchangeOwner,
     private deadlines: Deadlines,
     now: number,
+    ownTrace = false,
   ) {
-    this.head = readRequestHead(res, req, limits);
+    this.head = readRequestHead(res, req, limits, 'http', ownTrace);
     this.startedAt = now;
     this.bodyDone = !this.head.chunked && this.head.contentLength <= 0;
     res.onAborted(() => this.onClientAbort());
@@ -94,6 +101,11 @@ export class Exchange implements ConnectionUser, Deadlined {
 
   get responseStarted(): boolean {
     return this.headSent;
+  }
+
+  /** Request body bytes received from the client. */
+  get bytesIn(): number {
+    return this.bodyReceived;
   }
 
   /** Bytes of request body declared or seen so far (for buffer accounting). */
@@ -258,6 +270,7 @@ export class Exchange implements ConnectionUser, Deadlined {
   onResponseBody(chunk: Buffer): void {
     if (this.aborted) return;
     const res = this.res;
+    this.bytesOut += chunk.length;
     if (this.mode === BodyMode.Length) {
       const offset = res.getWriteOffset();
       if (!res.tryEnd(chunk, this.total)[0]) {

@@ -29,6 +29,16 @@ export interface RequestHead {
    */
   proxyRequest: string;
   networkProbe: string;
+  /** The peer's address as text (dotted IPv4, else IPv6), for the access log. */
+  client: string;
+  /**
+   * The client's traceparent and tracestate ('' when absent; repeated
+   * headers joined with ', '). Forwarded as they came unless the edge
+   * traces (`ownTrace`): then the block leaves them out and the edge adds
+   * its own, with its span as the parent.
+   */
+  traceparent: string;
+  tracestate: string;
 }
 
 export interface HeadLimits {
@@ -83,7 +93,7 @@ function forwardingHeaders(client: string, hostHeader: string, proto: string, xf
  * One pass over the headers reads what tidegate needs and marks what never
  * crosses (framing, forwarding, internal headers); the second writes the rest.
  */
-export function readRequestHead(res: HttpResponse, req: HttpRequest, limits: HeadLimits, forwardedProto = 'http'): RequestHead {
+export function readRequestHead(res: HttpResponse, req: HttpRequest, limits: HeadLimits, forwardedProto = 'http', ownTrace = false): RequestHead {
   count = 0;
   headerBytes = 0;
   req.forEach(collect);
@@ -104,6 +114,9 @@ export function readRequestHead(res: HttpResponse, req: HttpRequest, limits: Hea
   let forwarded = '';
   let proxyRequest = '';
   let networkProbe = '';
+  let traceparent = '';
+  let tracestate = '';
+  const traceDrop = ownTrace ? 1 : 0;
   let hosts = 0;
   for (let i = 0; i < count; i++) {
     const name = names[i]!;
@@ -149,6 +162,14 @@ export function readRequestHead(res: HttpResponse, req: HttpRequest, limits: Hea
       case 'knative-serving-tag':
         tag = value;
         break;
+      case 'traceparent':
+        traceparent = traceparent ? `${traceparent}, ${value}` : value;
+        drop = traceDrop;
+        break;
+      case 'tracestate':
+        tracestate = tracestate ? `${tracestate},${value}` : value;
+        drop = traceDrop;
+        break;
       // Internal headers (INTERNAL_HEADERS): only tidegate sets them, so what a client sent never crosses.
       case 'k-proxy-request':
         proxyRequest = value;
@@ -180,7 +201,8 @@ export function readRequestHead(res: HttpResponse, req: HttpRequest, limits: Hea
     if (dropHeader(name, tokens)) continue;
     block += `${name}: ${values[i]}\r\n`;
   }
-  block += forwardingHeaders(clientAddress(res), hostHeader, forwardedProto, xff, forwarded);
+  const client = clientAddress(res);
+  block += forwardingHeaders(client, hostHeader, forwardedProto, xff, forwarded);
   // The framing is tidegate's: it streams exactly this body (re-chunked when chunked).
   if (chunked) block += 'transfer-encoding: chunked\r\n';
   else if (contentLength >= 0) block += `content-length: ${contentLength}\r\n`;
@@ -195,6 +217,9 @@ export function readRequestHead(res: HttpResponse, req: HttpRequest, limits: Hea
     chunked,
     proxyRequest,
     networkProbe,
+    client,
+    traceparent,
+    tracestate,
   };
 }
 
@@ -204,7 +229,7 @@ let lastV4 = -1;
 let lastV4Text = '';
 
 /** The peer's address as text: dotted IPv4 (also for IPv4-mapped IPv6), else uWS's IPv6 text. */
-function clientAddress(res: HttpResponse): string {
+export function clientAddress(res: HttpResponse): string {
   const b = new Uint8Array(res.getRemoteAddress());
   let o = -1;
   if (b.length === 4) o = 0;

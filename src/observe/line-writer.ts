@@ -1,0 +1,146 @@
+/**
+ * Lines out to a file descriptor (stdout) without ever blocking the event
+ * loop: lines are appended to one pending string, written once per
+ * event-loop turn with fs.write (libuv's thread pool, so a slow pipe or
+ * file blocks a pool thread, never a request), one write at a time, and
+ * whatever arrives meanwhile goes out with the next. When the reader falls
+ * so far behind that the pending text passes `maxPendingChars`, new lines
+ * are dropped, counted, and the drop is logged (once per episode): memory
+ * stays bounded, and no line is lost silently.
+ */
+import fs from 'node:fs';
+import type { Clock } from '../shared/clock.js';
+import type { Logger } from '../shared/log.js';
+
+/** Where the bytes go: fs.write on a descriptor in production, anything in tests. */
+export type WriteFn = (chunk: Buffer, done: (err: NodeJS.ErrnoException | null, written: number) => void) => void;
+
+export function fdWriter(fd: number): WriteFn {
+  return (chunk, done) => fs.write(fd, chunk, 0, chunk.length, null, done);
+}
+
+export interface LineWriterOptions {
+  readonly write: WriteFn;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** What the lines are, for log messages ("access log"). */
+  readonly what: string;
+  /** Called with the number of lines dropped (a metric). */
+  readonly onDropped: (lines: number) => void;
+  readonly maxPendingChars?: number;
+}
+
+/** A would-block descriptor (stdout set non-blocking by someone) is retried after this long. */
+const RETRY_MS = 10;
+
+export class LineWriter {
+  private pending = '';
+  private scheduled = false;
+  private writing = false;
+  private dropping = 0;
+  private broken = false;
+  private readonly maxPending: number;
+  private idle: (() => void) | null = null;
+
+  constructor(private readonly opts: LineWriterOptions) {
+    this.maxPending = opts.maxPendingChars ?? 8 * 1024 * 1024;
+  }
+
+  /** Queues one line (it must end with '\n'). */
+  line(text: string): void {
+    if (this.broken || this.pending.length + text.length > this.maxPending) {
+      this.drop();
+      return;
+    }
+    if (this.dropping > 0) this.recovered();
+    this.pending += text;
+    if (!this.scheduled && !this.writing) {
+      this.scheduled = true;
+      setImmediate(writeSoon, this);
+    }
+  }
+
+  /** Resolves once every queued line is written (or `ms` passed). */
+  flush(ms = 2000): Promise<void> {
+    if (!this.writing && !this.scheduled && this.pending === '') return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = this.opts.clock.setTimeout(() => {
+        this.idle = null;
+        resolve();
+      }, ms);
+      this.idle = () => {
+        this.opts.clock.clearTimeout(timer);
+        this.idle = null;
+        resolve();
+      };
+    });
+  }
+
+  /** @internal the setImmediate callback */
+  startWrite(): void {
+    this.scheduled = false;
+    if (this.writing || this.pending === '') return;
+    const chunk = Buffer.from(this.pending);
+    this.pending = '';
+    this.writeChunk(chunk);
+  }
+
+  private writeChunk(chunk: Buffer): void {
+    this.writing = true;
+    this.opts.write(chunk, (err, written) => {
+      this.writing = false;
+      if (err) {
+        if (err.code === 'EAGAIN') {
+          this.writing = true;
+          this.opts.clock.setTimeout(() => this.writeChunk(chunk), RETRY_MS);
+          return;
+        }
+        this.fail(err, chunk);
+        return;
+      }
+      if (written < chunk.length) {
+        this.writeChunk(chunk.subarray(written));
+        return;
+      }
+      if (this.pending !== '') this.startWrite();
+      else this.idle?.();
+    });
+  }
+
+  private fail(err: NodeJS.ErrnoException, chunk: Buffer): void {
+    // stdout closed (EPIPE) or unusable: nothing will reach it again.
+    this.broken = true;
+    const lost = countLines(chunk) + countLines(this.pending);
+    this.pending = '';
+    this.opts.onDropped(lost);
+    this.opts.logger.error({ err: err.message, code: err.code, lost }, `${this.opts.what}: cannot write to its output any more; further lines are dropped and counted`);
+    this.idle?.();
+  }
+
+  private drop(): void {
+    if (this.dropping === 0 && !this.broken) {
+      this.opts.logger.warn({ pendingChars: this.pending.length }, `${this.opts.what}: output is not keeping up; lines are dropped and counted until it catches up`);
+    }
+    this.dropping++;
+    this.opts.onDropped(1);
+  }
+
+  private recovered(): void {
+    this.opts.logger.warn({ dropped: this.dropping }, `${this.opts.what}: output caught up after dropping lines`);
+    this.dropping = 0;
+  }
+}
+
+function writeSoon(w: LineWriter): void {
+  w.startWrite();
+}
+
+function countLines(chunk: Buffer | string): number {
+  let n = 0;
+  if (typeof chunk === 'string') {
+    for (let i = chunk.indexOf('\n'); i >= 0; i = chunk.indexOf('\n', i + 1)) n++;
+  } else {
+    for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, i + 1)) n++;
+  }
+  return n;
+}
