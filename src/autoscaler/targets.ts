@@ -3,7 +3,8 @@
  * the per-pod target (KNATIVE.md 1.2), the windows, rates and bounds.
  */
 import type { RevisionSpec } from '../config/types.js';
-import { ANNOTATION_PREFIX } from '../config/autoscaling.js';
+import { ANNOTATION_PREFIX, PROGRESS_DEADLINE_ANNOTATION } from '../config/autoscaling.js';
+import { parseDuration } from '../config/units.js';
 import type { Aggregation } from './window.js';
 
 /** Knative's floor for any target (TargetMin). */
@@ -44,6 +45,17 @@ export function resolveTarget(rev: TargetInput): Target {
   return { target: Math.max(TARGET_MIN, total * utilization), total };
 }
 
+/** Knative's config-deployment progress-deadline default. */
+export const DEFAULT_PROGRESS_DEADLINE_MS = 600_000;
+
+/** How long a revision may take to get its pods ready before Knative gives up on it. */
+export function progressDeadlineMs(annotations: Readonly<Record<string, string>>): number {
+  const text = annotations[PROGRESS_DEADLINE_ANNOTATION];
+  if (text === undefined) return DEFAULT_PROGRESS_DEADLINE_MS;
+  const d = parseDuration(text);
+  return d.ok && d.value > 0 ? d.value : DEFAULT_PROGRESS_DEADLINE_MS;
+}
+
 /** round(stable × pct / 100) to whole seconds, at least 1 s. */
 export function panicWindowMs(stableWindowMs: number, percentage: number): number {
   return Math.max(1000, Math.round((stableWindowMs * percentage) / 100 / 1000) * 1000);
@@ -67,6 +79,8 @@ export interface ScalingParams extends Target {
   readonly enableScaleToZero: boolean;
   readonly scaleToZeroGracePeriodMs: number;
   readonly scaleToZeroPodRetentionPeriodMs: number;
+  /** `serving.knative.dev/progress-deadline` (600 s): activating longer than this + 30 s with no demand → 0. */
+  readonly progressDeadlineMs: number;
 }
 
 export function scalingParams(rev: TargetInput): ScalingParams {
@@ -89,5 +103,6 @@ export function scalingParams(rev: TargetInput): ScalingParams {
     enableScaleToZero: s.enableScaleToZero,
     scaleToZeroGracePeriodMs: s.scaleToZeroGracePeriodMs,
     scaleToZeroPodRetentionPeriodMs: s.scaleToZeroPodRetentionPeriodMs,
+    progressDeadlineMs: progressDeadlineMs(rev.annotations),
   };
 }

@@ -159,6 +159,9 @@ function crossCheckGlobal(r: Reporter, field: Field, fields: Map<string, Field>,
 // ---- annotations ----
 
 export const ANNOTATION_PREFIX = 'autoscaling.knative.dev/';
+/** Knative's Revision annotation for how long its pods may take to get ready (600 s); the autoscaler reads it (targets.ts). */
+export const PROGRESS_DEADLINE_ANNOTATION = 'serving.knative.dev/progress-deadline';
+const progressDeadline = aUnit(parseDuration, { min: 0, minExclusive: true, wholeSeconds: true, text: 'positive, in whole seconds' });
 
 const aggregationName = oneOf(['linear', 'weighted-exponential', 'weightedExponential'] as const);
 const aggregation: Check<string> = (v) => {
@@ -206,6 +209,10 @@ export function readAnnotations(r: Reporter, field: Field | undefined, global: A
   const seen = new Map<string, Field>();
   for (const f of fields.values()) {
     const name = f.key.startsWith(ANNOTATION_PREFIX) ? kebab(f.key.slice(ANNOTATION_PREFIX.length)) : '';
+    if (f.key === PROGRESS_DEADLINE_ANNOTATION) {
+      if (readValue(r, f, progressDeadline) !== undefined) annotations[f.key] = String(f.value);
+      continue;
+    }
     const spec = ANNOTATION_KEYS[name];
     if (!spec) {
       r.at(f.keyNode, `${f.path}: unknown annotation ${JSON.stringify(f.key)}: tidegate reads only Knative's autoscaling annotations, ${ANNOTATION_PREFIX}… (see docs/config.md)`);

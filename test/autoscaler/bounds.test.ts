@@ -10,6 +10,7 @@ const P: BoundsParams = {
   stableWindowMs: 60_000,
   scaleToZeroGracePeriodMs: 30_000,
   scaleToZeroPodRetentionPeriodMs: 0,
+  progressDeadlineMs: 600_000,
 };
 const active = (actuated: number, extra: Partial<BoundsState> = {}): BoundsState => ({
   phase: 'active',
@@ -41,17 +42,20 @@ describe('bounds: min, max and initial scale (KNATIVE.md 1.5)', () => {
     expect(r.desired).toBe(2); // no replica change on the tick it turns inactive
   });
 
-  it('initial scale > 1 is a minimum until it has been reached once', () => {
+  it('initial scale > 1 is a minimum until it has been reached once, and counts as reached one tick after the pods are ready', () => {
     const fresh = freshBoundsState({ ...P, initialScale: 3 }, t0, true);
     expect(fresh.actuated).toBe(3);
     const before = run({ initialScale: 3 }, fresh, 1, { readyPods: 2 });
     expect(before.desired).toBe(3);
     const reached = run({ initialScale: 3 }, before.state, 1, { readyPods: 3 });
-    expect(reached.desired).toBe(1);
+    expect(reached.desired).toBe(3); // Knative marks ScaleTargetInitialized after this reconcile's scale
+    expect(reached.state.initialReached).toBe(true);
+    expect(run({ initialScale: 3 }, reached.state, 1, { readyPods: 3 }).desired).toBe(1);
   });
 
-  it('a new revision that is not routed starts at 0; a routed one at max(initial, min)', () => {
-    expect(freshBoundsState({ ...P, initialScale: 2 }, t0, false).actuated).toBe(0);
+  it('a new revision starts at its initial scale even when traffic does not reach it; a routed one at max(initial, min)', () => {
+    expect(freshBoundsState({ ...P, initialScale: 2 }, t0, false)).toMatchObject({ actuated: 2, phase: 'activating' });
+    expect(freshBoundsState({ ...P, initialScale: 2, minScale: 4 }, t0, false).actuated).toBe(2);
     expect(freshBoundsState({ ...P, initialScale: 1, minScale: 4 }, t0, true).actuated).toBe(4);
     expect(freshBoundsState({ ...P, initialScale: 0 }, t0, true)).toMatchObject({ actuated: 0, phase: 'inactive' });
   });

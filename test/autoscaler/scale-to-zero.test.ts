@@ -22,6 +22,7 @@ describe('22: the reconciler rules (grace 60 s, stable window 5 m)', () => {
     stableWindowMs: 300 * S,
     scaleToZeroGracePeriodMs: 60 * S,
     scaleToZeroPodRetentionPeriodMs: 0,
+    progressDeadlineMs: 600_000,
   };
   const at = (p: Partial<BoundsParams>, s: BoundsState, now: number) => applyBounds({ ...P, ...p }, s, { now, recommendation: 0, readyPods: s.actuated, reachable: true });
   const activeSince = (since: number): BoundsState => ({ phase: 'active', since, proxySince: null, initialReached: true, actuated: 1 });
