@@ -88,6 +88,8 @@ describe('access log', () => {
       trace_id: traceId,
     });
     expect(new Date(String(l['time'])).toISOString()).toBe(l['time']);
+    // Not tracing itself, tidegate passes the client's traceparent on untouched.
+    expect(app.seen.find((x) => x.url === '/hello?x=1')!.headers['traceparent']).toBe(`00-${traceId}-00f067aa0ba902b7-01`);
     expect(typeof l['duration_ms']).toBe('number');
   });
 
