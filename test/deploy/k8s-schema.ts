@@ -15,7 +15,8 @@ export function modelPath(m: { apiVersion: string; kind: string }): string {
 }
 
 function plain(m: Manifest): Record<string, unknown> {
-  const { file: _file, ...obj } = m;
+  const obj: Record<string, unknown> = { ...m };
+  delete obj['file'];
   return obj;
 }
 

@@ -106,7 +106,7 @@ describe('deploy/kubernetes runs the real tidegate CLI', () => {
   });
 
   it('every tidegate part shares the one Redis Service, and the image is this version', () => {
-    const redis = find(all, 'Service', 'redis') as Manifest & { spec: { ports: Array<{ port: number }> } };
+    const redis = find<Manifest & { spec: { ports: Array<{ port: number }> } }>(all, 'Service', 'redis');
     for (const { deployment, container: c } of tidegateContainers(all)) {
       expect(flag(c, 'redis'), `${deployment.metadata.name}/${c.name}`).toBe(`redis://${redis.metadata.name}:${redis.spec.ports[0]!.port}`);
       expect(c.image).toBe(`tidegate:${version}`);
@@ -161,8 +161,8 @@ describe('deploy/kubernetes runs the real tidegate CLI', () => {
   it('selectors match their pods: Deployments, the edge Service and the PodDisruptionBudget', () => {
     const matches = (sel: Record<string, string>, labels: Record<string, string>) => Object.entries(sel).every(([k, v]) => labels[k] === v);
     for (const d of deployments(all)) expect(matches(d.spec.selector.matchLabels, d.spec.template.metadata.labels), d.metadata.name).toBe(true);
-    const svc = find(all, 'Service', 'tidegate') as Manifest & { spec: { selector: Record<string, string>; ports: Array<{ targetPort: string }> } };
-    const pdb = find(all, 'PodDisruptionBudget', 'tidegate-edge') as Manifest & { spec: { selector: { matchLabels: Record<string, string> } } };
+    const svc = find<Manifest & { spec: { selector: Record<string, string>; ports: Array<{ targetPort: string }> } }>(all, 'Service', 'tidegate');
+    const pdb = find<Manifest & { spec: { selector: { matchLabels: Record<string, string> } } }>(all, 'PodDisruptionBudget', 'tidegate-edge');
     expect(matches(svc.spec.selector, edge.spec.template.metadata.labels)).toBe(true);
     expect(matches(pdb.spec.selector.matchLabels, edge.spec.template.metadata.labels)).toBe(true);
     expect(portNumber(container(edge, 'edge'), svc.spec.ports[0]!.targetPort)).toBe(Number(flag(container(edge, 'edge'), 'port')));
@@ -192,11 +192,11 @@ describe('RBAC: exactly what the kubernetes actuator calls', () => {
       );
       expect(api.requests.length).toBeGreaterThanOrEqual(3);
 
-      const role = find(all, 'Role', 'tidegate-scaler') as Manifest & { rules: Array<{ apiGroups: string[]; resources: string[]; verbs: string[] }> };
+      const role = find<Manifest & { rules: Array<{ apiGroups: string[]; resources: string[]; verbs: string[] }> }>(all, 'Role', 'tidegate-scaler');
       const granted = new Set(role.rules.flatMap((rule) => rule.apiGroups.flatMap((g) => rule.resources.flatMap((res) => rule.verbs.map((v) => `${role.metadata.namespace} ${g} ${res} ${v}`)))));
       expect([...granted].sort()).toEqual([...needed].sort());
 
-      const binding = find(all, 'RoleBinding', 'tidegate-scaler') as Manifest & { subjects: Array<{ kind: string; name: string; namespace: string }>; roleRef: { kind: string; name: string } };
+      const binding = find<Manifest & { subjects: Array<{ kind: string; name: string; namespace: string }>; roleRef: { kind: string; name: string } }>(all, 'RoleBinding', 'tidegate-scaler');
       expect(binding.roleRef).toMatchObject({ kind: 'Role', name: role.metadata.name });
       // Edges may hold the autoscaler lease too, so both run as the bound account.
       for (const d of [edge, autoscaler]) {

@@ -68,7 +68,7 @@ export function readKustomization(): Kustomization {
 export function parseManifests(text: string, file: string): Manifest[] {
   return parseAllDocuments(text).map((doc, i) => {
     if (doc.errors.length > 0) throw new Error(`${file} document ${i + 1}: ${doc.errors[0]!.message}`);
-    return { ...(doc.toJS() as Omit<Manifest, 'file'>), file };
+    return { ...(doc.toJS() as Record<string, unknown>), file } as Manifest;
   });
 }
 
