@@ -87,6 +87,8 @@ export async function startServe(opts: ServeOptions): Promise<ServeHandle> {
   const logger = opts.logger ?? createLogger('tidegate');
   const loaded = await loadConfigFile(opts.configFile);
   if (!loaded.ok) throw new ConfigError(loaded.problems.map(formatProblem));
+  // E.g. a Knative manifest's image, which is not pulled: its command runs as a local process.
+  for (const w of loaded.warnings) logger.warn({ file: w.file, line: w.line, col: w.col }, formatProblem(w));
   let config = loaded.config;
   const edgeId = `${os.hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const metrics = new EdgeMetrics();

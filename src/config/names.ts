@@ -4,6 +4,16 @@
  * hosts follow RFC 1123. Each check returns a reason or null.
  */
 
+/** Knative's default domain template, `{name}.{namespace}.{domain}` (without a namespace: `{name}.{domain}`). */
+export function serviceHost(name: string, namespace: string | null, domain: string): string {
+  return namespace === null ? `${name}.${domain}` : `${name}.${namespace}.${domain}`;
+}
+
+/** Knative's default tag template, `{tag}-{name}`, inside the domain template. */
+export function tagHost(tag: string, name: string, namespace: string | null, domain: string): string {
+  return serviceHost(`${tag}-${name}`, namespace, domain);
+}
+
 const DNS_1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 const DNS_1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 

@@ -1,5 +1,6 @@
 /**
- * parseConfig: YAML text → the frozen Config, or every problem in the file
+ * parseConfig: YAML text (a tidegate config, or Knative Service and
+ * ConfigMap documents) → the frozen Config, or every problem in the file
  * with its line and column. Pure: no I/O, no clock.
  */
 import { LineCounter, parseDocument, type Node } from 'yaml';
@@ -8,6 +9,7 @@ import { DEFAULT_ACTIVATOR, DEFAULT_DOMAIN, DEFAULT_LIMITS } from './defaults.js
 import { readAutoscaler } from './autoscaling.js';
 import { deepFreeze, frozenMap } from './freeze.js';
 import { hostReason } from './names.js';
+import { looksLikeManifest, manifestRoot } from './knative/manifest.js';
 import { readServices } from './services.js';
 import { parseDuration, parseSize } from './units.js';
 import { aBoolean, aNumber, aString, aUnit, readMap, readValue, Reporter, withRule, type Check, type Field } from './yaml-reader.js';
@@ -48,12 +50,18 @@ function readLimits(r: Reporter, field: Field | undefined): LimitSettings {
 /** `file` is what problems name (as the user wrote it); `absolutePath` goes into Config.file. */
 export function parseConfig(text: string, file: string, absolutePath: string = file): ConfigResult {
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const r = new Reporter(file, lines);
-  for (const err of doc.errors) r.atOffset(err.pos[0], `YAML: ${err.message}`);
-  if (doc.errors.length > 0) return { ok: false, problems: r.problems };
-
-  const root = doc.contents as Node | null;
+  let root: Node | null;
+  if (looksLikeManifest(text)) {
+    // Knative documents become the same tree, their nodes keeping their place in the file.
+    root = manifestRoot(r, text, lines);
+    if (root === null) return { ok: false, problems: r.problems };
+  } else {
+    const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+    for (const err of doc.errors) r.atOffset(err.pos[0], `YAML: ${err.message}`);
+    if (doc.errors.length > 0) return { ok: false, problems: r.problems };
+    root = doc.contents as Node | null;
+  }
   const top = readMap(r, root, '', TOP_KEYS);
   if (!top) return { ok: false, problems: r.problems };
   const domainField = top.get('domain');

@@ -5,17 +5,22 @@
  */
 import type { Node } from 'yaml';
 import type { AutoscalerSettings, ServiceSpec } from './types.js';
-import { dns1035Reason, hostReason } from './names.js';
+import { dns1035Reason, dns1123LabelReason, hostReason, serviceHost, tagHost } from './names.js';
+import { parseDuration } from './units.js';
 import { itemField, readRevision, type RevisionRead } from './revision.js';
 import { readTraffic } from './traffic.js';
-import { aString, readList, readMap, readValue, valueNode, withRule, type Field, type Reporter } from './yaml-reader.js';
+import { aString, aUnit, readList, readMap, readValue, valueNode, withRule, type Field, type Reporter } from './yaml-reader.js';
 
-const SERVICE_KEYS = ['name', 'hosts', 'revisions', 'traffic'] as const;
+const SERVICE_KEYS = ['name', 'namespace', 'hosts', 'revisions', 'traffic', 'annotations'] as const;
+const ROLLOUT_ANNOTATION = 'serving.knative.dev/rollout-duration';
+const rolloutDuration = aUnit(parseDuration, { min: 0, max: 24 * 3_600_000, wholeSeconds: true, text: 'in 0s..24h' });
 
 interface ServiceDraft {
   name: string | undefined;
   nameNode: Node | null;
   path: string;
+  namespace: string | null;
+  rolloutDurationMs: number;
   hosts: { host: string; node: Node }[];
   revisions: RevisionRead[];
   trafficField: Field | undefined;
@@ -41,7 +46,9 @@ export function readServices(r: Reporter, field: Field | undefined, domain: stri
       if (serviceNames.has(name)) r.at(valueNode(nameField), `${nameField.path}: duplicate service name ${JSON.stringify(name)}`);
       else serviceNames.set(name, valueNode(nameField));
     }
-    const draft: ServiceDraft = { name, nameNode: nameField ? valueNode(nameField) : item.node, path: item.path, hosts: [], revisions: [], trafficField: fields.get('traffic') };
+    const nsField = fields.get('namespace');
+    const namespace = (nsField && readValue(r, nsField, withRule(aString, dns1123LabelReason))) ?? null;
+    const draft: ServiceDraft = { name, nameNode: nameField ? valueNode(nameField) : item.node, path: item.path, namespace, rolloutDurationMs: readRollout(r, fields.get('annotations')), hosts: [], revisions: [], trafficField: fields.get('traffic') };
 
     const hostsField = fields.get('hosts');
     const hostItems = hostsField ? readList(r, hostsField) : undefined;
@@ -73,22 +80,30 @@ export function readServices(r: Reporter, field: Field | undefined, domain: stri
   for (const d of drafts) {
     if (d.name === undefined) continue;
     const traffic = readTraffic(r, d.trafficField, { service: d.name, own: d.revisions.map((x) => x.name), owners });
-    const own = `${d.name}.${domain}`;
+    const own = serviceHost(d.name, d.namespace, domain);
     const hosts = [own, ...d.hosts.map((h) => h.host).filter((h) => h !== own)];
-    services.push({ name: d.name, hosts: [...new Set(hosts)], revisions: d.revisions.flatMap((x) => (x.spec ? [x.spec] : [])), traffic });
+    services.push({ name: d.name, namespace: d.namespace, hosts: [...new Set(hosts)], rolloutDurationMs: d.rolloutDurationMs, revisions: d.revisions.flatMap((x) => (x.spec ? [x.spec] : [])), traffic });
   }
   checkHosts(r, drafts, services, domain);
   return services;
 }
 
+/** A service's `annotations:`: Knative's route annotation `serving.knative.dev/rollout-duration` only. */
+function readRollout(r: Reporter, field: Field | undefined): number {
+  if (!field) return 0;
+  let ms = 0;
+  for (const f of readMap(r, field.node, field.path, [ROLLOUT_ANNOTATION], field.keyNode)?.values() ?? []) ms = readValue(r, f, rolloutDuration) ?? 0;
+  return ms;
+}
+
 /** No host may be answered by two services: `{name}.{domain}`, `{tag}-{name}.{domain}` and extra hosts. */
 function checkHosts(r: Reporter, drafts: readonly ServiceDraft[], services: readonly ServiceSpec[], domain: string): void {
   const owner = new Map<string, string>();
-  for (const s of services) owner.set(`${s.name}.${domain}`, s.name);
+  for (const s of services) owner.set(serviceHost(s.name, s.namespace, domain), s.name);
   for (const s of services) {
     for (const t of s.traffic) {
       if (t.tag === null) continue;
-      const host = `${t.tag}-${s.name}.${domain}`;
+      const host = tagHost(t.tag, s.name, s.namespace, domain);
       const other = owner.get(host);
       if (other !== undefined && other !== s.name) r.at(drafts.find((d) => d.name === s.name)?.nameNode, `services: tag host ${host} of service ${s.name} is also service ${other}'s host`);
       else owner.set(host, s.name);

@@ -74,8 +74,12 @@ export interface TrafficTarget {
 
 export interface ServiceSpec {
   readonly name: string;
-  /** `{name}.{domain}` first, then the extra `hosts`, all lower-case. */
+  /** Knative's namespace, when given: hosts are then `{name}.{namespace}.{domain}` and `{tag}-{name}.{namespace}.{domain}`. */
+  readonly namespace: string | null;
+  /** `{name}[.{namespace}].{domain}` first, then the extra `hosts`, all lower-case. */
   readonly hosts: readonly string[];
+  /** `serving.knative.dev/rollout-duration` (0 = none): how long traffic takes to move to a new latest revision. */
+  readonly rolloutDurationMs: number;
   readonly revisions: readonly RevisionSpec[];
   readonly traffic: readonly TrafficTarget[];
 }

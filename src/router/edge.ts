@@ -63,6 +63,9 @@ export class Edge implements ExchangeOwner {
   private table: RouteTable<RevisionRuntime> | null = null;
   private revisions = new Map<string, RevisionRuntime>();
   private config: Config | null = null;
+  /** Revisions that have had a ready pod: `latestRevision: true` follows the latest of them (Knative's latest Ready revision). */
+  private readonly everReady = new Set<string>();
+  private readonly routeState = { everReady: (name: string): boolean => this.everReady.has(name) };
   private readonly deadlines: Deadlines;
   private readonly random: () => number;
   private readonly clock: Clock;
@@ -100,7 +103,7 @@ export class Edge implements ExchangeOwner {
       }
       next.set(spec.name, rt);
     }
-    const table = new RouteTable(config, (spec) => next.get(spec.name)!);
+    const table = new RouteTable(config, (spec) => next.get(spec.name)!, this.routeState);
     for (const [name, rt] of this.revisions) {
       if (next.has(name)) continue;
       rt.throttler.rejectAll(new TidegateError('TG_ERR_NO_ROUTE', `revision ${name} was removed from the config`));
@@ -131,6 +134,11 @@ export class Edge implements ExchangeOwner {
     const rt = this.revisions.get(name);
     if (!rt) return;
     rt.setPods(pods);
+    if (rt.readyPods > 0 && !this.everReady.has(name)) {
+      // A revision became Ready for the first time: latestRevision targets may move to it.
+      this.everReady.add(name);
+      if (this.config !== null) this.table = new RouteTable(this.config, (spec) => this.revisions.get(spec.name)!, this.routeState);
+    }
     rt.activatorInPath = rt.readyPods === 0 || (status?.activatorInPath ?? true);
   }
 
