@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * tidegate's benchmark: `node bench/run.js [proxy|sidecar|warm|cold|burst ...]`
+ * tidegate's benchmark: `node bench/run.js [proxy|sidecar|warm|cold|burst|access-log ...]`
  * (default: proxy sidecar). Needs `npm run build` first (`npm run bench`
  * does both). Settings from the environment:
  *   DURATION (s, default 10) · REPS (default 1) · WARMUP (s, default 2)
@@ -27,6 +27,7 @@ const SUITES = {
   cold: () => import('./suites/cold.js'),
   burst: () => import('./suites/burst.js'),
   warm: () => import('./suites/warm.js'),
+  'access-log': () => import('./suites/access-log.js'),
 };
 
 function settingsFromEnv() {

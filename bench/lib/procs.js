@@ -26,19 +26,23 @@ export function pinned(cpus, cmd, args) {
 /**
  * Starts `cmd args` detached (own session: pid = process group id).
  * Resolves once it is spawned; `onLine` sees each stdout line (e.g. to learn
- * a port). Output also goes to `logFile`.
+ * a port). Output also goes to `logFile`; `stdoutFile` takes stdout straight
+ * from the process instead (no pipe through this harness, which shares the
+ * load generator's CPU), for output the size of an access log.
  */
-export function startProcess({ name, cmd, args, cpus, env, cwd, logFile, onLine }) {
+export function startProcess({ name, cmd, args, cpus, env, cwd, logFile, onLine, stdoutFile }) {
   const p = pinned(cpus, cmd, args);
+  const stdoutFd = stdoutFile ? fs.openSync(stdoutFile, 'a') : null;
   const child = spawn(p.cmd, p.args, {
     detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', stdoutFd ?? 'pipe', 'pipe'],
     env: { ...process.env, ...env },
     ...(cwd ? { cwd } : {}),
   });
   const log = logFile ? fs.createWriteStream(logFile, { flags: 'a' }) : null;
   let buffered = '';
-  child.stdout.on('data', (chunk) => {
+  if (stdoutFd !== null) fs.closeSync(stdoutFd); // the child holds its own copy
+  child.stdout?.on('data', (chunk) => {
     log?.write(chunk);
     if (!onLine) return;
     buffered += chunk.toString('utf8');

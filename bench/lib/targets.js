@@ -46,17 +46,18 @@ export async function startBackend({ cpus, dir, flavour = 'uws', name = 'backend
 const answersBody = (r) => r.status === 200 && r.body === BODY;
 
 /** `tidegate serve` with a static revision at `endpoints` (or the given config text). */
-export async function startTidegate({ cpus, dir, endpoints, name = 'tidegate', extraRoots = [], extraProcs = [], configText, cli = CLI }) {
+export async function startTidegate({ cpus, dir, endpoints, name = 'tidegate', extraRoots = [], extraProcs = [], configText, cli = CLI, args = [], stdoutFile }) {
   const configFile = path.join(dir, `${name}.yaml`);
   fs.writeFileSync(configFile, configText ?? tidegateStaticConfig(endpoints));
   const [port, adminPort] = [await freePort(), await freePort()];
   const proc = await startProcess({
     name,
     cmd: process.execPath,
-    args: [cli, 'serve', '--config', configFile, '--port', String(port), '--admin-port', String(adminPort)],
+    args: [cli, 'serve', '--config', configFile, '--port', String(port), '--admin-port', String(adminPort), ...args],
     cpus,
     env: { LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' },
     logFile: path.join(dir, `${name}.log`),
+    stdoutFile,
   });
   const target = {
     name,
