@@ -235,9 +235,17 @@
       ],
       [
         chart(grid, 'Latency', 'p50 / p99 per second; dots = cold starts', [line('p50', C.p50, { value: (_u, x) => num(x, 0) + ' ms' }), line('p99', C.p99, { value: (_u, x) => num(x, 0) + ' ms' }), { label: 'cold start', stroke: C.cold, fill: C.cold, paths: () => null, points: { show: true, size: 9, fill: C.cold }, value: (_u, x) => num(x, 0) + ' ms' }], {
-          unit: 'ms (log)',
+          unit: 'log scale',
           scales: { y: { distr: 3, log: 10, range: (_u, _min, max) => [1, Math.pow(10, Math.max(2, Math.ceil(Math.log10(Math.max(1, max ?? 1)))))] } },
-          yAxis: { values: (_u, vals) => vals.map((v) => (v >= 1000 ? v / 1000 + ' s' : v + '')) },
+          yAxis: {
+            // Decades only: 1, 10, 100 ms, 1 s, 10 s.
+            splits: (_u, _i, min, max) => {
+              const out = [];
+              for (let v = Math.max(1, min); v <= max * 1.0001; v *= 10) out.push(v);
+              return out;
+            },
+            values: (_u, vals) => vals.map((v) => (v === null || v === undefined ? '' : v >= 1000 ? v / 1000 + ' s' : v + ' ms')),
+          },
         }),
         () => [s.series.p50, s.series.p99, s.series.coldStartMs].map((a) => a.map((x) => (x === null ? null : Math.max(1, x)))),
       ],
@@ -258,7 +266,7 @@
     v.podBox.textContent = '';
     v.podKey = key;
     const short = (id) => (id.startsWith(s.name + '-') ? id.slice(s.name.length + 1) : id);
-    v.pods = chart(v.podBox, 'In flight per pod', ids.length ? `${ids.length} pod${ids.length > 1 ? 's' : ''} seen` : 'no pod in this window', ids.map((id, i) => line(short(id), PALETTE[i % PALETTE.length], { width: 1.5, value: (_u, x) => num(x, 0) })), {
+    v.pods = chart(v.podBox, 'In flight per pod', ids.length ? `${ids.length} pod${ids.length > 1 ? 's' : ''} seen` : 'no pod in this window', ids.map((id, i) => line(short(id), PALETTE[i % PALETTE.length], { width: 1.5, points: { size: 4 }, value: (_u, x) => num(x, 0) })), {
       unit: 'in flight',
     });
   }
@@ -342,7 +350,10 @@
   function update(u, xs, series, range) {
     u.setData([xs, ...series], false);
     u.setScale('x', range);
-    if (u.cursor.left === undefined || u.cursor.left < 0) u.setLegend({ idx: xs.length - 1 });
+    // uPlot commits a new chart in a microtask (which clears its legend): set it after that.
+    setTimeout(() => {
+      if (u.cursor.left === undefined || u.cursor.left < 0) u.setLegend({ idx: xs.length - 1 });
+    }, 0);
   }
 
   function render() {
