@@ -24,7 +24,7 @@ describe('a pod killed under load', () => {
     const { pid } = await fixtureStats(victim.address);
 
     const run = load(edge.port, '/?sleep=100', 8);
-    await delay(600);
+    await waitFor(() => run.outcomes.length > 10, 10_000, 'load to be served');
     // Kill it while it holds requests (on a loaded machine the load may lag behind the clock).
     const inFlight = async () => (await revisionStatus(edge.adminPort)).pods.find((p) => p.id === victim.id)?.inFlight ?? 0;
     await waitFor(async () => (await inFlight()) >= 2, 5000, 'requests in flight at the pod to kill');
