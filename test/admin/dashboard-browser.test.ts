@@ -66,7 +66,7 @@ describe.skipIf(!haveChromium && !inCI)('dashboard in chromium', () => {
     expect(await page.locator('[data-service="app"] .uplot').count()).toBe(1);
     expect(await page.locator('[data-service="app"] .split').textContent()).toContain('app-1 100%');
     const before = await samples();
-    expect(await legend('Pods', 'ready')).toBe('0');
+    await waitFor(async () => (await legend('Pods', 'ready')) === '0', 10_000, 'the Pods chart to show zero ready pods before the load');
 
     const run = load(edge.port, '/?sleep=50', 30);
     try {
