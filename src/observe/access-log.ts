@@ -23,6 +23,8 @@ export interface LoggedExchange {
   readonly bytesOut: number;
   readonly responseStarted: boolean;
   readonly error: TidegateError | null;
+  /** The X-Tidegate-Error of the upstream's own error response (a queue-proxy's), which the client saw. */
+  readonly upstreamError: string | null;
   readonly retries: number;
   readonly waitedMs: number;
   readonly trace: unknown;
@@ -69,13 +71,15 @@ export class AccessLog {
     const err = ex.error;
     // tidegate's own error body is its message and a newline (upstream/respond.ts).
     const bytesOut = ex.responseStarted ? ex.bytesOut : err !== null && ex.status !== 0 ? Buffer.byteLength(err.message) + 1 : 0;
+    // The client saw the upstream's X-Tidegate-Error if it sent one, else tidegate's own.
+    const hop = ex.upstreamError ?? (err === null ? null : err.hop);
     const trace = ex.trace as TraceState | null;
     const traceId = trace !== null ? trace.traceId : traceIdOf(h.traceparent);
     this.out.line(
       `{"time":"${this.iso(ex.startedAt)}","client":${JSON.stringify(h.client)},"method":${JSON.stringify(h.method)},"host":${JSON.stringify(h.host)},"path":${JSON.stringify(h.url)},"protocol":"${protocol}",` +
         `"status":${ex.status},"bytes_in":${ex.bytesIn},"bytes_out":${bytesOut},"duration_ms":${now - ex.startedAt},` +
         `"service":${route === null ? 'null' : JSON.stringify(route.service)},"revision":${route === null ? 'null' : JSON.stringify(route.name)},"pod":${pod === null ? 'null' : JSON.stringify(pod)},` +
-        `"cold_start_ms":${ex.waitedMs < 0 ? 'null' : ex.waitedMs},"retries":${ex.retries},"error":${err === null ? 'null' : JSON.stringify(err.hop)},"trace_id":${traceId === null ? 'null' : `"${traceId}"`}}\n`,
+        `"cold_start_ms":${ex.waitedMs < 0 ? 'null' : ex.waitedMs},"retries":${ex.retries},"error":${hop === null ? 'null' : JSON.stringify(hop)},"trace_id":${traceId === null ? 'null' : `"${traceId}"`}}\n`,
     );
   }
 

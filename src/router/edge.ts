@@ -333,7 +333,7 @@ export class Edge implements ExchangeOwner {
       service: rev === null ? null : rev.service,
       revision: rev === null ? null : rev.name,
       pod: ex.pod === null ? null : (ex.pod as PodHandle).id,
-      errorHop: ex.error === null ? null : ex.error.hop,
+      errorHop: ex.upstreamError ?? (ex.error === null ? null : ex.error.hop),
     });
   }
 

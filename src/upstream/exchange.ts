@@ -4,6 +4,7 @@ import type { Deadlined, Deadlines } from './deadlines.js';
 import type { UpstreamConnection, ConnectionUser } from './connection.js';
 import type { UpstreamPool } from './pool.js';
 import { BodyMode, type ResponseHead } from './response-parser.js';
+import { nameBytes } from './hop-by-hop.js';
 import { readRequestHead, type HeadLimits, type RequestHead } from './request-head.js';
 import { writeError } from './respond.js';
 import { returnSlab, SLAB_SIZE, takeSlab } from './buffers.js';
@@ -21,6 +22,7 @@ export interface ExchangeOwner {
 }
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
+const X_TIDEGATE_ERROR = nameBytes('x-tidegate-error');
 /** Request-body bytes held in memory while no upstream is attached, before the client socket is paused. */
 const MAX_HELD_BODY = 64 * 1024;
 
@@ -49,6 +51,8 @@ export class Exchange implements ConnectionUser, Deadlined {
   trace: unknown = null;
   /** Response body bytes handed to the client. */
   bytesOut = 0;
+  /** The X-Tidegate-Error an upstream's error response carried (a queue-proxy's, another edge's), else null. */
+  upstreamError: string | null = null;
   aborted = false;
   private extraResponseHeaders: string[] | null = null;
   private finished = false;
@@ -250,6 +254,7 @@ export class Exchange implements ConnectionUser, Deadlined {
   onResponseHead(head: ResponseHead): void {
     if (this.aborted) return;
     this.headSent = true;
+    if (head.status >= 400) this.upstreamError = head.scan.find(X_TIDEGATE_ERROR);
     this.status = head.status;
     this.mode = head.bodyMode;
     this.total = head.contentLength;

@@ -210,6 +210,16 @@ export class HeadScan {
     at[o + 4] = kind;
   }
 
+  /** The value of the first header named `name` (lower-case bytes), or null: read only for the rare responses that need it. */
+  find(name: Uint8Array): string | null {
+    const { buf, at, count } = this;
+    for (let i = 0; i < count; i++) {
+      const o = i * STRIDE;
+      if (at[o + 1]! - at[o]! === name.length && sameName(buf, at[o]!, name)) return buf.toString('latin1', at[o + 2], at[o + 3]);
+    }
+    return null;
+  }
+
   /**
    * Writes the status and every line marked Forward in one writeStatus call:
    * uWS frames it as "HTTP/1.1 " + status + CRLF, so the status text followed

@@ -9,6 +9,7 @@ const FIELDS = ['time', 'client', 'method', 'host', 'path', 'protocol', 'status'
 
 let app: Upstream;
 let slow: Upstream;
+let full: Upstream;
 let resetter: Awaited<ReturnType<typeof startResetter>>;
 let edge: TestEdge;
 let text = '';
@@ -34,6 +35,11 @@ async function lineFor(match: (l: Line) => boolean, what: string): Promise<Line>
 beforeAll(async () => {
   [app, slow] = await Promise.all([startUpstream('app'), startUpstream('slow')]);
   resetter = await startResetter(1);
+  // A pod whose queue-proxy is full answers with tidegate's error header itself.
+  full = await startUpstream('full', (_req, res) => {
+    res.writeHead(503, { 'x-tidegate-error': 'queue-proxy-queue-full', 'content-type': 'text/plain' });
+    res.end('queue full\n');
+  });
   edge = await startEdge(
     `
 domain: example.com
@@ -49,6 +55,10 @@ services:
       - name: one-00001
         containerConcurrency: 1
         endpoints: ["${slow.address}"]
+  - name: full
+    revisions:
+      - name: full-00001
+        endpoints: ["${full.address}"]
   - name: flaky
     revisions:
       - name: flaky-00001
@@ -56,12 +66,12 @@ services:
 `,
     { accessLog: collect },
   );
-  await waitFor(() => ['web-00001', 'one-00001', 'flaky-00001'].every((r) => edge.edge.revision(r)?.readyPods === 1), 5000, 'static pods');
+  await waitFor(() => ['web-00001', 'one-00001', 'flaky-00001', 'full-00001'].every((r) => edge.edge.revision(r)?.readyPods === 1), 5000, 'static pods');
 });
 
 afterAll(async () => {
   await edge?.close();
-  await Promise.all([app?.close(), slow?.close(), resetter?.close()]);
+  await Promise.all([app?.close(), slow?.close(), resetter?.close(), full?.close()]);
 });
 
 describe('access log', () => {
@@ -132,6 +142,13 @@ describe('access log', () => {
     expect(typeof l['cold_start_ms']).toBe('number');
     expect(l['cold_start_ms'] as number).toBeGreaterThanOrEqual(0);
     expect((await lineFor((x) => x['path'] === '/first?sleep=300', 'the first line'))['cold_start_ms']).toBeNull();
+  });
+
+  it("logs the X-Tidegate-Error of a pod's own error response (its queue-proxy's)", async () => {
+    const r = await edge.get('full.example.com', '/full');
+    expect([r.status, r.headers['x-tidegate-error']]).toEqual([503, 'queue-proxy-queue-full']);
+    const l = await lineFor((x) => x['path'] === '/full', 'the 503 line');
+    expect(l).toMatchObject({ status: 503, error: 'queue-proxy-queue-full', revision: 'full-00001', bytes_out: 11 });
   });
 
   it('counts retries', async () => {
