@@ -62,6 +62,10 @@ export class LocalPod {
   private heartbeat: Timer | null = null;
   private stopped: Promise<void> | null = null;
   private readyAt: number | null = null;
+  /** Ready and passing its probes: false while a ready pod fails them (out of rotation, not stopped). */
+  private serving = true;
+  private passes = 0;
+  private failures = 0;
 
   constructor(private readonly o: LocalPodOptions) {
     this.address = `${o.host}:${o.queueProxyPort ?? o.appPort}`;
@@ -123,6 +127,17 @@ export class LocalPod {
         '--advertise', this.address,
       ];
       if (rev.readinessPath !== null) qpArgs.push('--readiness-path', rev.readinessPath);
+      const probe = rev.readinessProbe;
+      qpArgs.push(
+        '--response-start-timeout-seconds', String(rev.responseStartTimeoutSeconds),
+        '--idle-timeout-seconds', String(rev.idleTimeoutSeconds),
+        '--readiness-period-seconds', String(probe.periodSeconds),
+        '--readiness-timeout-seconds', String(probe.timeoutSeconds),
+        '--readiness-success-threshold', String(probe.successThreshold),
+        '--readiness-failure-threshold', String(probe.failureThreshold),
+        // This pod leaves the store before its SIGTERM, and the edges route by the store: no drain period.
+        '--drain-seconds', '0',
+      );
       if (this.o.redisUrl !== null) qpArgs.push('--redis', this.o.redisUrl);
       // The two the flags cannot switch off: an empty variable counts as unset.
       this.qp = this.spawn('queue-proxy', process.execPath, qpArgs, { ...process.env, REDIS_URL: '', READINESS_PATH: '' });
@@ -176,7 +191,7 @@ export class LocalPod {
   }
 
   private record(): PodRecord {
-    const base = { id: this.o.id, revision: this.o.revision.name, address: this.address, ready: this.state === 'ready' };
+    const base = { id: this.o.id, revision: this.o.revision.name, address: this.address, ready: this.state === 'ready' && this.serving };
     return this.o.queueProxyPort !== null ? { ...base, queueProxy: true } : base;
   }
 
@@ -205,7 +220,47 @@ export class LocalPod {
       this.register();
       this.o.logger.info({ pod: this.o.id, revision: this.o.revision.name, startupMs: this.readyAt - this.startedAt }, 'pod ready');
       this.o.onReady(this);
+      this.probeTimer = this.o.clock.setTimeout(() => this.reprobe(), this.reprobeMs());
     });
+  }
+
+  /** Once ready, every periodSeconds (1 s for Knative's aggressive default). A queue-proxy applies the thresholds itself. */
+  private reprobeMs(): number {
+    const period = this.o.revision.readinessProbe.periodSeconds;
+    return this.o.queueProxyPort === null && period > 0 ? period * 1000 : 1000;
+  }
+
+  /**
+   * Knative probes a pod for its whole life: a ready pod that fails its
+   * probe failureThreshold times in a row leaves rotation (registered not
+   * ready, still running), and comes back after successThreshold passes.
+   */
+  private reprobe(): void {
+    this.probeTimer = null;
+    if (this.state !== 'ready') return;
+    const rp = this.o.revision.readinessProbe;
+    const viaQueueProxy = this.o.queueProxyPort !== null;
+    const spec = viaQueueProxy ? this.probeSpec() : { address: this.address, path: rp.path, timeoutMs: rp.timeoutSeconds * 1000 };
+    void probeOnce(spec).then((ok) => {
+      if (this.state !== 'ready') return;
+      const [failureThreshold, successThreshold] = viaQueueProxy ? [1, 1] : [rp.failureThreshold, rp.successThreshold];
+      if (ok) {
+        this.failures = 0;
+        if (++this.passes >= successThreshold && !this.serving) this.setServing(true);
+      } else {
+        this.passes = 0;
+        if (++this.failures >= failureThreshold && this.serving) this.setServing(false);
+      }
+      this.probeTimer = this.o.clock.setTimeout(() => this.reprobe(), this.reprobeMs());
+    });
+  }
+
+  private setServing(serving: boolean): void {
+    this.serving = serving;
+    const fields = { pod: this.o.id, revision: this.o.revision.name };
+    if (serving) this.o.logger.info(fields, 'pod passes its readiness probe again: back in rotation');
+    else this.o.logger.warn(fields, 'pod failed its readiness probe: out of rotation until it passes again');
+    this.register();
   }
 
   private async waitIdle(deadline: number): Promise<void> {

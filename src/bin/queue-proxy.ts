@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createLogger } from '../shared/log.js';
 import { realClock } from '../shared/clock.js';
 import type { Store } from '../store/store.js';
-import { startQueueProxy, type QueueProxyHandle } from '../queue/sidecar.js';
+import { startQueueProxy, type QueueProxyHandle, type ReadinessTiming } from '../queue/sidecar.js';
 import { exitOnSignal } from '../shared/signals.js';
 
 type Values = Record<string, string | boolean | undefined>;
@@ -24,13 +24,15 @@ function int(text: string | undefined, fallback: number, name: string, min: numb
 
 /**
  * `tidegate queue-proxy`: one pod's sidecar. Serves until SIGTERM/SIGINT,
- * then drains (probes fail at once, in-flight and queued requests finish)
- * and exits 0.
+ * then drains (probes fail at once, it serves on until --drain-seconds pass
+ * with no new request, then in-flight and queued requests finish) and
+ * exits 0.
  */
 export async function main(values: Values): Promise<number> {
   const revision = pick(values, 'revision', 'TIDEGATE_REVISION');
   const upstream = pick(values, 'upstream', 'TIDEGATE_UPSTREAM');
-  let port: number, adminPort: number, containerConcurrency: number, timeoutSeconds: number;
+  let port: number, adminPort: number, containerConcurrency: number, timeoutSeconds: number, responseStartTimeoutSeconds: number, idleTimeoutSeconds: number;
+  let readiness: ReadinessTiming, drainSeconds: number;
   try {
     if (!revision || !upstream) throw new Error('--revision and --upstream HOST:PORT are required');
     if (!/^.+:\d+$/.test(upstream)) throw new Error(`--upstream must be HOST:PORT, got ${JSON.stringify(upstream)}`);
@@ -38,6 +40,17 @@ export async function main(values: Values): Promise<number> {
     adminPort = int(pick(values, 'admin-port', 'ADMIN_PORT'), 9091, 'admin-port', 0, 65535);
     containerConcurrency = int(pick(values, 'container-concurrency', 'CONTAINER_CONCURRENCY'), 0, 'container-concurrency', 0, 1000);
     timeoutSeconds = int(pick(values, 'timeout-seconds', 'TIMEOUT_SECONDS'), 300, 'timeout-seconds', 1, 3600);
+    // Knative's queue-proxy environment names, as the flags' variables.
+    responseStartTimeoutSeconds = int(pick(values, 'response-start-timeout-seconds', 'REVISION_RESPONSE_START_TIMEOUT_SECONDS'), 0, 'response-start-timeout-seconds', 0, timeoutSeconds);
+    idleTimeoutSeconds = int(pick(values, 'idle-timeout-seconds', 'REVISION_IDLE_TIMEOUT_SECONDS'), 0, 'idle-timeout-seconds', 0, 3600);
+    readiness = {
+      periodSeconds: int(pick(values, 'readiness-period-seconds', 'READINESS_PERIOD_SECONDS'), 0, 'readiness-period-seconds', 0, 3600),
+      timeoutSeconds: int(pick(values, 'readiness-timeout-seconds', 'READINESS_TIMEOUT_SECONDS'), 1, 'readiness-timeout-seconds', 1, 3600),
+      successThreshold: int(pick(values, 'readiness-success-threshold', 'READINESS_SUCCESS_THRESHOLD'), 1, 'readiness-success-threshold', 1, 1000),
+      failureThreshold: int(pick(values, 'readiness-failure-threshold', 'READINESS_FAILURE_THRESHOLD'), 3, 'readiness-failure-threshold', 1, 1000),
+    };
+    // Knative's queue-proxy drain period (sharedmain: 15 s); tidegate's local pods pass 0.
+    drainSeconds = int(pick(values, 'drain-seconds', 'DRAIN_SECONDS'), 15, 'drain-seconds', 0, 3600);
   } catch (err) {
     process.stderr.write(`tidegate queue-proxy: ${(err as Error).message}\n`);
     return 2;
@@ -65,6 +78,10 @@ export async function main(values: Values): Promise<number> {
       containerConcurrency,
       readinessPath,
       timeoutSeconds,
+      responseStartTimeoutSeconds,
+      idleTimeoutSeconds,
+      readiness,
+      drainSeconds,
       podId,
       store,
       logger,

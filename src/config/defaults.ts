@@ -2,7 +2,7 @@
  * Defaults. Autoscaler values are Knative's config-autoscaler defaults
  * (KNATIVE.md 1.1); activator and limits are tidegate's own.
  */
-import type { ActivatorSettings, AutoscalerSettings, LimitSettings } from './types.js';
+import type { ActivatorSettings, AutoscalerSettings, LimitSettings, ReadinessProbeSpec, RevisionDefaults } from './types.js';
 
 export const DEFAULT_AUTOSCALER: AutoscalerSettings = Object.freeze({
   containerConcurrencyTargetDefault: 100,
@@ -49,6 +49,23 @@ export const REVISION_DEFAULTS = Object.freeze({
   maxTimeoutSeconds: 600,
   queueProxy: false,
   readinessPath: null,
+});
+
+/** Knative's config-defaults (pkg/apis/config/defaults.go); 0 = no response-start or idle timeout. */
+export const DEFAULT_REVISION_DEFAULTS: RevisionDefaults = Object.freeze({
+  revisionTimeoutSeconds: 300,
+  maxRevisionTimeoutSeconds: 600,
+  revisionResponseStartTimeoutSeconds: 0,
+  revisionIdleTimeoutSeconds: 0,
+});
+
+/** Kubernetes' probe defaults, with Knative's periodSeconds 0 (the aggressive probe) when none is given. */
+export const DEFAULT_READINESS_PROBE: ReadinessProbeSpec = Object.freeze({
+  path: null,
+  periodSeconds: 0,
+  timeoutSeconds: 1,
+  successThreshold: 1,
+  failureThreshold: 3,
 });
 
 /** Knative's default domain in config-domain's example. */

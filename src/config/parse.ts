@@ -4,8 +4,8 @@
  * with its line and column. Pure: no I/O, no clock.
  */
 import { LineCounter, parseDocument, type Node } from 'yaml';
-import type { ActivatorSettings, Config, ConfigProblem, LimitSettings } from './types.js';
-import { DEFAULT_ACTIVATOR, DEFAULT_DOMAIN, DEFAULT_LIMITS } from './defaults.js';
+import type { ActivatorSettings, Config, ConfigProblem, LimitSettings, RevisionDefaults } from './types.js';
+import { DEFAULT_ACTIVATOR, DEFAULT_DOMAIN, DEFAULT_LIMITS, DEFAULT_REVISION_DEFAULTS } from './defaults.js';
 import { readAutoscaler } from './autoscaling.js';
 import { deepFreeze, frozenMap } from './freeze.js';
 import { hostReason } from './names.js';
@@ -17,7 +17,7 @@ import { aBoolean, aNumber, aString, aUnit, readMap, readValue, Reporter, withRu
 /** `warnings`: accepted but worth telling (printed by validate, logged by serve). */
 export type ConfigResult = { ok: true; config: Config; warnings: ConfigProblem[] } | { ok: false; problems: ConfigProblem[] };
 
-const TOP_KEYS = ['domain', 'tagHeaderRouting', 'autoscaler', 'activator', 'limits', 'services'] as const;
+const TOP_KEYS = ['domain', 'tagHeaderRouting', 'autoscaler', 'defaults', 'activator', 'limits', 'services'] as const;
 
 function section<T extends object>(r: Reporter, field: Field | undefined, defaults: T, keys: Record<string, [keyof T, Check<number>]>): T {
   const out = { ...defaults };
@@ -37,6 +37,22 @@ function readActivator(r: Reporter, field: Field | undefined): ActivatorSettings
     'max-buffered-bytes': ['maxBufferedBytes', aUnit(parseSize)],
     'buffer-timeout': ['bufferTimeoutMs', aUnit(parseDuration, { min: 0, minExclusive: true, text: 'longer than 0s' })],
   });
+}
+
+/** Knative's config-defaults keys for revision timeouts, with its cross-checks (pkg/apis/config/defaults.go). */
+function readRevisionDefaults(r: Reporter, field: Field | undefined): RevisionDefaults {
+  const seconds = aNumber({ min: 0, integer: true });
+  const d = section(r, field, DEFAULT_REVISION_DEFAULTS, {
+    'revision-timeout-seconds': ['revisionTimeoutSeconds', aNumber({ min: 1, integer: true })],
+    'max-revision-timeout-seconds': ['maxRevisionTimeoutSeconds', aNumber({ min: 1, integer: true })],
+    'revision-response-start-timeout-seconds': ['revisionResponseStartTimeoutSeconds', seconds],
+    'revision-idle-timeout-seconds': ['revisionIdleTimeoutSeconds', seconds],
+  });
+  const at = field?.keyNode ?? null;
+  if (d.revisionTimeoutSeconds > d.maxRevisionTimeoutSeconds) r.at(at, `defaults: revision-timeout-seconds (${d.revisionTimeoutSeconds}) cannot be greater than max-revision-timeout-seconds (${d.maxRevisionTimeoutSeconds})`);
+  if (d.revisionResponseStartTimeoutSeconds > d.revisionTimeoutSeconds) r.at(at, `defaults: revision-response-start-timeout-seconds (${d.revisionResponseStartTimeoutSeconds}) cannot be greater than revision-timeout-seconds (${d.revisionTimeoutSeconds})`);
+  if (d.revisionIdleTimeoutSeconds > d.maxRevisionTimeoutSeconds) r.at(at, `defaults: revision-idle-timeout-seconds (${d.revisionIdleTimeoutSeconds}) cannot be greater than max-revision-timeout-seconds (${d.maxRevisionTimeoutSeconds})`);
+  return d;
 }
 
 function readLimits(r: Reporter, field: Field | undefined): LimitSettings {
@@ -71,7 +87,8 @@ export function parseConfig(text: string, file: string, absolutePath: string = f
   const autoscaler = readAutoscaler(r, top.get('autoscaler'));
   const activator = readActivator(r, top.get('activator'));
   const limits = readLimits(r, top.get('limits'));
-  const services = readServices(r, top.get('services'), domain, autoscaler, root);
+  const revisionDefaults = readRevisionDefaults(r, top.get('defaults'));
+  const services = readServices(r, top.get('services'), domain, autoscaler, root, revisionDefaults);
   if (r.problems.length > 0) return { ok: false, problems: sortProblems(r.problems) };
 
   const revisions = frozenMap(services.flatMap((s) => s.revisions.map((rev) => [rev.name, deepFreeze(rev)] as const)));

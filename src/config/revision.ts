@@ -4,13 +4,17 @@
  * `kubernetes` (a Deployment's scale subresource).
  */
 import { isScalar, type Node } from 'yaml';
-import type { AutoscalerSettings, KubernetesTarget, RevisionSpec } from './types.js';
-import { REVISION_DEFAULTS } from './defaults.js';
+import type { AutoscalerSettings, KubernetesTarget, RevisionDefaults, RevisionSpec } from './types.js';
+import { DEFAULT_READINESS_PROBE, DEFAULT_REVISION_DEFAULTS, REVISION_DEFAULTS } from './defaults.js';
+import { readReadinessProbe } from './readiness-probe.js';
 import { readAnnotations } from './autoscaling.js';
 import { dns1123LabelReason, endpointReason, envNameReason } from './names.js';
 import { aBoolean, aNumber, aString, join, readList, readMap, readValue, valueNode, withRule, type Check, type Field, type Reporter } from './yaml-reader.js';
 
-const REVISION_KEYS = ['name', 'command', 'endpoints', 'kubernetes', 'env', 'readinessPath', 'containerConcurrency', 'timeoutSeconds', 'queueProxy', 'annotations'] as const;
+const REVISION_KEYS = [
+  'name', 'command', 'endpoints', 'kubernetes', 'env', 'readinessPath', 'readinessProbe', 'containerConcurrency',
+  'timeoutSeconds', 'responseStartTimeoutSeconds', 'idleTimeoutSeconds', 'queueProxy', 'annotations',
+] as const;
 const RUNS = ['command', 'endpoints', 'kubernetes'] as const;
 
 export interface RevisionRead {
@@ -82,7 +86,15 @@ function readEnv(r: Reporter, f: Field): Record<string, string> {
 const readinessPath: Check<string | null> = (v) =>
   v === null ? { ok: true, value: null } : typeof v === 'string' && v.startsWith('/') ? { ok: true, value: v } : { ok: false, reason: 'must be a URL path starting with "/" (or null for a TCP probe)' };
 
-export function readRevision(r: Reporter, node: Node | null, path: string, service: string, global: AutoscalerSettings, at: Node): RevisionRead | undefined {
+export function readRevision(
+  r: Reporter,
+  node: Node | null,
+  path: string,
+  service: string,
+  global: AutoscalerSettings,
+  at: Node,
+  defaults: RevisionDefaults = DEFAULT_REVISION_DEFAULTS,
+): RevisionRead | undefined {
   const fields = readMap(r, node, path, REVISION_KEYS, at);
   if (!fields) return undefined;
   const nameField = fields.get('name');
@@ -109,8 +121,16 @@ export function readRevision(r: Reporter, node: Node | null, path: string, servi
   const envField = fields.get('env');
   const env = envField ? readEnv(r, envField) : {};
   const probePath = get('readinessPath', readinessPath, REVISION_DEFAULTS.readinessPath);
+  const probeField = fields.get('readinessProbe');
+  const pathField = fields.get('readinessPath');
+  if (probeField && pathField) r.at(probeField.keyNode, `${join(path, 'readinessProbe')}: give readinessPath or readinessProbe, not both (readinessPath is readinessProbe.httpGet.path)`);
+  const readinessProbe = probeField ? (readReadinessProbe(r, probeField) ?? DEFAULT_READINESS_PROBE) : { ...DEFAULT_READINESS_PROBE, path: probePath };
   const containerConcurrency = get('containerConcurrency', aNumber({ min: 0, integer: true }), REVISION_DEFAULTS.containerConcurrency);
-  const timeoutSeconds = get('timeoutSeconds', aNumber({ min: 1, max: REVISION_DEFAULTS.maxTimeoutSeconds, integer: true }), REVISION_DEFAULTS.timeoutSeconds);
+  // Knative's bounds: timeoutSeconds ≤ max-revision-timeout-seconds, responseStart ≤ timeoutSeconds, idle ≤ the max (it may outlast timeoutSeconds: WebSockets).
+  const max = defaults.maxRevisionTimeoutSeconds;
+  const timeoutSeconds = get('timeoutSeconds', aNumber({ min: 1, max, integer: true }), Math.min(defaults.revisionTimeoutSeconds, max));
+  const responseStartTimeoutSeconds = get('responseStartTimeoutSeconds', aNumber({ min: 0, max: timeoutSeconds, integer: true }), Math.min(defaults.revisionResponseStartTimeoutSeconds, timeoutSeconds));
+  const idleTimeoutSeconds = get('idleTimeoutSeconds', aNumber({ min: 0, max, integer: true }), Math.min(defaults.revisionIdleTimeoutSeconds, max));
   const queueProxy = get('queueProxy', aBoolean, REVISION_DEFAULTS.queueProxy);
   const { annotations, autoscaling } = readAnnotations(r, fields.get('annotations'), global);
   if (name === undefined) return undefined;
@@ -123,9 +143,12 @@ export function readRevision(r: Reporter, node: Node | null, path: string, servi
     endpoints: endpoints ?? null,
     kubernetes: kubernetes ?? null,
     env,
-    readinessPath: probePath,
+    readinessPath: readinessProbe.path,
+    readinessProbe,
     containerConcurrency,
     timeoutSeconds,
+    responseStartTimeoutSeconds,
+    idleTimeoutSeconds,
     queueProxy,
     annotations,
     autoscaling,

@@ -4,7 +4,7 @@
  * host answered by two services).
  */
 import type { Node } from 'yaml';
-import type { AutoscalerSettings, ServiceSpec } from './types.js';
+import type { AutoscalerSettings, RevisionDefaults, ServiceSpec } from './types.js';
 import { dns1035Reason, dns1123LabelReason, hostReason, serviceHost, tagHost } from './names.js';
 import { parseDuration } from './units.js';
 import { itemField, readRevision, type RevisionRead } from './revision.js';
@@ -26,7 +26,7 @@ interface ServiceDraft {
   trafficField: Field | undefined;
 }
 
-export function readServices(r: Reporter, field: Field | undefined, domain: string, global: AutoscalerSettings, root: Node | null): ServiceSpec[] {
+export function readServices(r: Reporter, field: Field | undefined, domain: string, global: AutoscalerSettings, root: Node | null, defaults?: RevisionDefaults): ServiceSpec[] {
   if (!field) {
     r.at(root, 'services: missing key "services" (the list of services to route to)');
     return [];
@@ -62,7 +62,7 @@ export function readServices(r: Reporter, field: Field | undefined, domain: stri
     const revisionItems = revisionsField ? readList(r, revisionsField) : undefined;
     if (revisionItems && revisionItems.length === 0) r.at(valueNode(revisionsField as Field), `${(revisionsField as Field).path}: a service needs at least one revision, got []`);
     for (const rev of revisionItems ?? []) {
-      const read = readRevision(r, rev.node, rev.path, name ?? '', global, (revisionsField as Field).keyNode);
+      const read = readRevision(r, rev.node, rev.path, name ?? '', global, (revisionsField as Field).keyNode, defaults);
       if (!read) continue;
       const first = revisionNames.get(read.name);
       if (first) {

@@ -56,13 +56,34 @@ export interface RevisionSpec {
   readonly endpoints: readonly string[] | null; // "host:port"
   readonly kubernetes: KubernetesTarget | null;
   readonly env: Readonly<Record<string, string>>;
-  readonly readinessPath: string | null; // null = TCP connect probe
+  readonly readinessPath: string | null; // null = TCP connect probe (= readinessProbe.path)
+  /** Knative's container readinessProbe, run by the queue-proxy (or the local actuator) for the whole life of a pod. */
+  readonly readinessProbe: ReadinessProbeSpec;
   readonly containerConcurrency: number; // 0 = unlimited
-  readonly timeoutSeconds: number; // default 300
+  readonly timeoutSeconds: number; // default 300; the whole request, from arrival
+  readonly responseStartTimeoutSeconds: number; // 0 = none (timeoutSeconds bounds it): arrival → first response byte
+  readonly idleTimeoutSeconds: number; // 0 = none: the longest gap with no byte either way
   readonly queueProxy: boolean;
   readonly annotations: Readonly<Record<string, string>>;
   /** Global defaults with this revision's annotations applied. */
   readonly autoscaling: AutoscalerSettings;
+}
+
+/** A container readinessProbe's fields as Knative and Kubernetes define them (httpGet or tcpSocket). */
+export interface ReadinessProbeSpec {
+  readonly path: string | null; // httpGet.path; null = tcpSocket
+  readonly periodSeconds: number; // 0 = Knative's aggressive probe until ready (then every 1 s)
+  readonly timeoutSeconds: number; // per try (1)
+  readonly successThreshold: number; // consecutive passes to become ready (1)
+  readonly failureThreshold: number; // consecutive failures to leave rotation (3)
+}
+
+/** Knative's config-defaults keys that bound a revision's timeouts (tidegate's `defaults:` section). */
+export interface RevisionDefaults {
+  readonly revisionTimeoutSeconds: number; // revision-timeout-seconds (300)
+  readonly maxRevisionTimeoutSeconds: number; // max-revision-timeout-seconds (600)
+  readonly revisionResponseStartTimeoutSeconds: number; // revision-response-start-timeout-seconds (0 = none)
+  readonly revisionIdleTimeoutSeconds: number; // revision-idle-timeout-seconds (0 = none)
 }
 
 export interface TrafficTarget {

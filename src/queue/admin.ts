@@ -11,6 +11,8 @@ export interface AdminSource {
   readonly metricsContentType: string;
   /** The numbered per-period stats after `after` (see stat-log.ts). */
   stats(after: number): StatsDoc;
+  /** Resolves when the drain has finished (see sidecar.ts for a call that comes before any SIGTERM). */
+  waitForDrain(): Promise<void>;
 }
 
 /**
@@ -22,6 +24,7 @@ export interface AdminSource {
  *   GET /readyz    200 ready once the app passed its probe and no drain began
  *   GET /metrics   Prometheus text
  *   GET /stats?after=SEQ   JSON StatsDoc: the periods after SEQ (what a scraper writes to the store)
+ *   GET /wait-for-drain    blocks until the drain has finished, then 200 (the app container's preStop hook)
  */
 export function adminApp(src: AdminSource): TemplatedApp {
   return uws
@@ -36,6 +39,7 @@ export function adminApp(src: AdminSource): TemplatedApp {
       const after = Number(new URLSearchParams(req.getQuery() ?? '').get('after') ?? 0);
       writeText(res, 200, JSON.stringify(src.stats(Number.isFinite(after) ? after : 0)), 'application/json');
     })
+    .get('/wait-for-drain', (res) => waitForDrain(res, src))
     .any('/*', (res, req) => writeText(res, 404, `no such queue-proxy endpoint ${req.getUrl()}\n`));
 }
 
@@ -50,4 +54,12 @@ function metrics(res: HttpResponse, src: AdminSource): void {
       if (!aborted) writeText(res, 500, `metrics failed: ${String(err)}\n`);
     },
   );
+}
+
+function waitForDrain(res: HttpResponse, src: AdminSource): void {
+  let aborted = false;
+  res.onAborted(() => (aborted = true));
+  void src.waitForDrain().then(() => {
+    if (!aborted) writeText(res, 200, 'drained\n');
+  });
 }

@@ -46,7 +46,11 @@ export class QueuedRequest extends Exchange implements BreakerWaiter {
 
   /** The request deadline covers time in the queue too (Knative's timeout handler wraps the breaker). */
   override onDeadline(): void {
-    if (this.bQueue !== null || this.expiredInQueue) this.fail(new TidegateError('TG_ERR_QUEUE_TIMEOUT', 'request timeout while waiting for a containerConcurrency slot'));
-    else super.onDeadline();
+    this.waiting = this.bQueue !== null || this.expiredInQueue;
+    super.onDeadline();
+  }
+
+  protected override waitTimeout(): TidegateError {
+    return new TidegateError('TG_ERR_QUEUE_TIMEOUT', 'request timeout while waiting for a containerConcurrency slot');
   }
 }

@@ -4,7 +4,7 @@ import { TidegateError } from '../shared/errors.js';
 import { uws, type HttpRequest, type HttpResponse, type TemplatedApp, type us_listen_socket } from '../shared/uws.js';
 import { DEFAULT_LIMITS } from '../config/defaults.js';
 import { Deadlines } from '../upstream/deadlines.js';
-import type { Exchange } from '../upstream/exchange.js';
+import type { Exchange, ExchangeTimeouts } from '../upstream/exchange.js';
 import { UpstreamPool } from '../upstream/pool.js';
 import type { HeadLimits } from '../upstream/request-head.js';
 import { writeError, writeText } from '../upstream/respond.js';
@@ -37,6 +37,14 @@ export interface QueueProxyOptions {
   readonly readinessPath: string | null;
   /** Whole-request deadline (queue included) → 504; also bounds the drain. */
   readonly timeoutSeconds: number;
+  /** Arrival → first response byte → 504 (0 or unset = none). */
+  readonly responseStartTimeoutSeconds?: number;
+  /** Longest gap with no byte either way (0 or unset = none): 504, or the connection closed once the response began. */
+  readonly idleTimeoutSeconds?: number;
+  /** The app's readinessProbe timing (Knative's fields; unset = Knative's default probe). */
+  readonly readiness?: Partial<ReadinessTiming>;
+  /** After SIGTERM, serve on until this long passes with no new request (Knative's queue-proxy: 15 s); default 0. */
+  readonly drainSeconds?: number;
   readonly podId: string;
   /** "host:port" the edges reach this queue-proxy at (default 127.0.0.1:<port>). */
   readonly advertise?: string;
@@ -52,6 +60,16 @@ export interface QueueProxyOptions {
   /** Collect Node's default process metrics (off in tests that run many). */
   readonly processMetrics?: boolean;
 }
+
+export interface ReadinessTiming {
+  readonly periodSeconds: number;
+  readonly timeoutSeconds: number;
+  readonly successThreshold: number;
+  readonly failureThreshold: number;
+}
+
+/** A call to /wait-for-drain with no drain begun waits this long for the SIGTERM that usually comes with it. */
+const DRAIN_SIGNAL_WAIT_MS = 1000;
 
 export interface QueueProxyHandle {
   readonly port: number;
@@ -88,6 +106,7 @@ class QueueProxy implements SlotOwner {
   private readonly log: Logger;
   private readonly limits: HeadLimits;
   private readonly timeoutMs: number;
+  private readonly timeouts: ExchangeTimeouts;
   private inFlight = 0;
   private registration: Registration | null = null;
   private ticker: Timer | null = null;
@@ -105,17 +124,23 @@ class QueueProxy implements SlotOwner {
     this.log = opts.logger ?? silentLogger;
     this.limits = opts.limits ?? DEFAULT_LIMITS;
     this.timeoutMs = opts.timeoutSeconds * 1000;
+    this.timeouts = Object.freeze({ totalMs: this.timeoutMs, responseStartMs: (opts.responseStartTimeoutSeconds ?? 0) * 1000, idleMs: (opts.idleTimeoutSeconds ?? 0) * 1000 });
     this.stats = new RequestStats(this.clock.now(), opts.periodMs ?? 1000);
     this.metrics = new QueueMetrics(opts.processMetrics ?? true);
     this.breaker = createBreaker(opts.containerConcurrency);
     this.pool = new UpstreamPool(opts.upstream, { clock: this.clock });
     this.deadlines = new Deadlines(this.clock);
     this.drain = new Drain(this.clock, () => this.inFlight);
+    const r = opts.readiness ?? {};
     this.readiness = new AppReadiness({
       address: opts.upstream,
       path: opts.readinessPath,
       clock: this.clock,
-      onReady: () => this.onAppReady(),
+      periodMs: (r.periodSeconds ?? 0) * 1000,
+      timeoutMs: (r.timeoutSeconds ?? 1) * 1000,
+      successThreshold: r.successThreshold ?? 1,
+      failureThreshold: r.failureThreshold ?? 3,
+      onChange: (ready) => this.onAppReadiness(ready),
     });
     this.durationChild = this.metrics.duration.labels(opts.revision);
     this.queueDepthChild = this.metrics.queueDepth.labels(opts.revision);
@@ -128,6 +153,7 @@ class QueueProxy implements SlotOwner {
       },
       metricsContentType: this.metrics.registry.contentType,
       stats: (after) => this.statLog.since(after),
+      waitForDrain: () => this.waitForDrain(),
     });
   }
 
@@ -189,8 +215,9 @@ class QueueProxy implements SlotOwner {
     // 2. Stats, before the breaker: queued requests count as concurrency (as in Knative).
     this.inFlight++;
     this.stats.requestIn(now, ex.proxied);
-    // 3. The deadline runs from arrival, so time spent queued counts against it.
-    if (this.timeoutMs > 0) this.deadlines.add(ex, this.timeoutMs);
+    // 3. The deadlines run from arrival, so time spent queued counts against them.
+    ex.arm(this.timeouts);
+    if (this.drain.draining) this.drain.requestStarted();
     // 4. Breaker.
     const b = this.breaker;
     if (b === null) {
@@ -207,7 +234,7 @@ class QueueProxy implements SlotOwner {
 
   /** 5. The app. */
   private forward(ex: QueuedRequest): void {
-    ex.forward(this.pool, this.timeoutMs);
+    ex.forward(this.pool);
   }
 
   private answerProbe(res: HttpResponse): void {
@@ -264,7 +291,7 @@ class QueueProxy implements SlotOwner {
     // One app, so no other pod to try; but a reset on a reused keep-alive
     // connection is usually the app closing it idle, and worth one retry.
     if (retryable && ex.attempts < 2 && err.code === 'TG_ERR_UPSTREAM_RESET') {
-      ex.forward(this.pool, this.timeoutMs);
+      ex.forward(this.pool);
       return;
     }
     ex.fail(err);
@@ -284,9 +311,25 @@ class QueueProxy implements SlotOwner {
     void reg.report(stat);
   }
 
-  private onAppReady(): void {
-    this.log.info({ upstream: this.opts.upstream }, 'app is ready');
-    if (!this.drain.draining) void this.registration?.publish(true, true);
+  /** The app passed its probe (successThreshold in a row), or failed it failureThreshold times in a row. */
+  private onAppReadiness(ready: boolean): void {
+    if (ready) this.log.info({ upstream: this.opts.upstream }, 'app is ready');
+    else this.log.warn({ upstream: this.opts.upstream }, 'app failed its readiness probe: out of rotation until it passes again');
+    if (!this.drain.draining) void this.registration?.publish(ready, true);
+  }
+
+  /**
+   * /wait-for-drain (the app's preStop hook): resolves once the drain has
+   * finished. The hook and the SIGTERM to this container come together; a
+   * call that no SIGTERM follows within a second (the app alone restarting,
+   * as after a failed liveness probe) returns then, as Knative's resets.
+   */
+  private async waitForDrain(): Promise<void> {
+    if (!this.drain.draining) {
+      const until = this.clock.now() + DRAIN_SIGNAL_WAIT_MS;
+      while (!this.drain.draining && this.clock.now() < until) await new Promise<void>((r) => this.clock.setTimeout(r, 20));
+    }
+    await this.drain.finished;
   }
 
   private setStatGauges(r: RequestStatsReport): void {
@@ -319,8 +362,9 @@ class QueueProxy implements SlotOwner {
 
   private async doShutdown(): Promise<DrainOutcome> {
     // Probes fail from this instant (drain.draining); requests are still served.
-    const drained = this.drain.begin(this.timeoutMs > 0 ? this.timeoutMs : 300_000);
-    this.log.info({ inFlight: this.inFlight, queued: this.breaker?.queued ?? 0 }, 'draining: probes fail, finishing in-flight and queued requests');
+    const quietMs = (this.opts.drainSeconds ?? 0) * 1000;
+    const drained = this.drain.begin(this.timeoutMs > 0 ? this.timeoutMs : 300_000, quietMs);
+    this.log.info({ inFlight: this.inFlight, queued: this.breaker?.queued ?? 0, drainMs: quietMs }, 'draining: probes fail; serving on until the drain period passes with no new request, then finishing in-flight and queued requests');
     this.readiness.stop();
     const unready = this.registration?.publish(false, true);
     const outcome = await drained;

@@ -179,6 +179,8 @@ export class Edge implements ExchangeOwner {
       return;
     }
     ex.route = rev;
+    // Every timeout runs from arrival, so a wait in the buffer counts too (Knative's activator timeout handler).
+    ex.arm(rev.timeouts);
     const slot = rev.throttler.tryAcquire();
     if (slot !== null) {
       this.dispatch(ex, rev, slot, false, ex.startedAt);
@@ -196,8 +198,8 @@ export class Edge implements ExchangeOwner {
     }
     const w = new BufferedRequest(this, ex, rev, avoid);
     const now = this.clock.now();
-    // timeoutSeconds covers the wait too: a request held for a pod that never accepts still gets its answer in time.
-    if (ex.dList === null && rev.timeoutMs > 0) this.deadlines.add(ex, rev.timeoutMs);
+    // Its timeouts run on (from arrival); timeoutSeconds passing here is the activator's (504 activator-timeout).
+    ex.waiting = true;
     if (rev.readyPods === 0 && rev.throttler.queued === 0) rev.coldSince = now;
     // While buffered, `slot` is the buffer entry so an abort can cancel it. Set before enqueue:
     // when a pod is free (a retry whose failed pod is the free one) enqueue grants at once, and
@@ -235,7 +237,7 @@ export class Edge implements ExchangeOwner {
     ex.pod = pod;
     pod.inFlight++;
     if (!viaActivator) pod.stats.requestIn(now, false);
-    ex.forward(pod.pool, rev.timeoutMs, viaActivator ? rev.extraHeaders : '');
+    ex.forward(pod.pool, viaActivator ? rev.extraHeaders : '');
   }
 
   // ---- ExchangeOwner ----

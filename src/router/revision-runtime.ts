@@ -7,6 +7,12 @@ import { RequestStats } from '../queue/request-stats.js';
 import { PodHandle } from './pod-handle.js';
 import type { EdgeMetrics } from '../admin/metrics.js';
 import type { HotCounterChild, HotHistogramChild } from '../admin/hot-metrics.js';
+import type { ExchangeTimeouts } from '../upstream/exchange.js';
+
+/** The revision's timeouts as the exchanges read them: one frozen object, shared by all its requests. */
+function timeoutsOf(spec: RevisionSpec): ExchangeTimeouts {
+  return Object.freeze({ totalMs: spec.timeoutSeconds * 1000, responseStartMs: spec.responseStartTimeoutSeconds * 1000, idleMs: spec.idleTimeoutSeconds * 1000 });
+}
 
 /**
  * Everything the edge keeps per revision across config reloads: its ready
@@ -24,7 +30,8 @@ export class RevisionRuntime {
   activatorInPath = true;
   /** When the buffer last went from empty to non-empty while no pod was ready (cold start), else 0. */
   coldSince = 0;
-  timeoutMs: number;
+  /** timeoutSeconds, responseStartTimeoutSeconds, idleTimeoutSeconds: each counted from the request's arrival. */
+  timeouts: ExchangeTimeouts;
   readonly extraHeaders = 'k-proxy-request: activator\r\n';
   // Metric children cached per status code: labels() builds a key on every call.
   private byCode = new Map<number, HotCounterChild>();
@@ -32,7 +39,7 @@ export class RevisionRuntime {
 
   constructor(spec: RevisionSpec, activator: ActivatorSettings, clock: Clock, onFirstQueued: () => void, random: () => number) {
     this.spec = spec;
-    this.timeoutMs = spec.timeoutSeconds * 1000;
+    this.timeouts = timeoutsOf(spec);
     this.throttler = new RevisionThrottler<PodHandle>({
       containerConcurrency: spec.containerConcurrency,
       maxQueued: activator.maxBufferedRequests,
@@ -59,7 +66,7 @@ export class RevisionRuntime {
 
   reconfigure(spec: RevisionSpec, activator: ActivatorSettings): void {
     this.spec = spec;
-    this.timeoutMs = spec.timeoutSeconds * 1000;
+    this.timeouts = timeoutsOf(spec);
     this.throttler.reconfigure({
       containerConcurrency: spec.containerConcurrency,
       maxQueued: activator.maxBufferedRequests,

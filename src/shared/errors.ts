@@ -16,6 +16,12 @@ export const ERRORS = {
   TG_ERR_UPSTREAM_TIMEOUT: { status: 504, hop: 'upstream-timeout' },
   TG_ERR_BUFFER_FULL: { status: 503, hop: 'activator-buffer-full' },
   TG_ERR_BUFFER_TIMEOUT: { status: 504, hop: 'activator-timeout' },
+  /** timeoutSeconds (counted from arrival) passed while the request still waited in the activator buffer. */
+  TG_ERR_ACTIVATOR_TIMEOUT: { status: 504, hop: 'activator-timeout' },
+  /** responseStartTimeoutSeconds passed with no response byte from the pod. */
+  TG_ERR_RESPONSE_START_TIMEOUT: { status: 504, hop: 'upstream-response-start-timeout' },
+  /** idleTimeoutSeconds passed with no byte either way, before any response byte. */
+  TG_ERR_IDLE_TIMEOUT: { status: 504, hop: 'upstream-idle-timeout' },
   TG_ERR_QUEUE_FULL: { status: 503, hop: 'queue-proxy-queue-full' },
   TG_ERR_QUEUE_TIMEOUT: { status: 504, hop: 'queue-proxy-timeout' },
   TG_ERR_SHUTTING_DOWN: { status: 503, hop: 'edge-shutting-down' },

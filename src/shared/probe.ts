@@ -4,7 +4,7 @@ import http from 'node:http';
 export interface ProbeSpec {
   /** "host:port" */
   readonly address: string;
-  /** HTTP GET this path and expect 2xx; null = TCP connect succeeds. */
+  /** HTTP GET this path and expect 200–399; null = TCP connect succeeds. */
   readonly path: string | null;
   /** Extra request headers, e.g. { 'K-Network-Probe': 'queue' }. */
   readonly headers?: Readonly<Record<string, string>>;
@@ -43,7 +43,8 @@ export function probeOnce(spec: ProbeSpec): Promise<boolean> {
       });
       res.on('end', () => {
         const status = res.statusCode ?? 0;
-        resolve(status >= 200 && status < 300 && (spec.expectBody === undefined || body === spec.expectBody));
+        // Kubernetes' (and Knative's) HTTP probe success: 200–399.
+        resolve(status >= 200 && status < 400 && (spec.expectBody === undefined || body === spec.expectBody));
       });
       res.on('error', () => resolve(false));
     });

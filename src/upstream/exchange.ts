@@ -21,6 +21,22 @@ export interface ExchangeOwner {
   upstreamFailed(ex: Exchange, err: TidegateError, retryable: boolean): void;
 }
 
+/**
+ * A revision's request timeouts in ms (0 = none), Knative's fields: one
+ * frozen object per revision, shared by all its exchanges. Each runs from
+ * the request's arrival.
+ */
+export interface ExchangeTimeouts {
+  /** timeoutSeconds: the whole request, waiting for a pod included. */
+  readonly totalMs: number;
+  /** responseStartTimeoutSeconds: arrival → first response byte. */
+  readonly responseStartMs: number;
+  /** idleTimeoutSeconds: the longest gap with no byte either way. */
+  readonly idleMs: number;
+}
+
+export const NO_TIMEOUTS: ExchangeTimeouts = Object.freeze({ totalMs: 0, responseStartMs: 0, idleMs: 0 });
+
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 const X_TIDEGATE_ERROR = nameBytes('x-tidegate-error');
 /** Request-body bytes held in memory while no upstream is attached, before the client socket is paused. */
@@ -53,7 +69,12 @@ export class Exchange implements ConnectionUser, Deadlined {
   bytesOut = 0;
   /** The X-Tidegate-Error an upstream's error response carried (a queue-proxy's, another edge's), else null. */
   upstreamError: string | null = null;
+  /** Still waiting for a pod (the activator buffer, the queue-proxy's breaker queue): the whole-request timeout is then the waiting hop's. */
+  waiting = false;
   aborted = false;
+  private timeouts: ExchangeTimeouts = NO_TIMEOUTS;
+  /** When a byte last went either way (kept only with an idle timeout). */
+  private lastActivity = 0;
   private extraResponseHeaders: string[] | null = null;
   private finished = false;
   private headSent = false;
@@ -121,14 +142,14 @@ export class Exchange implements ConnectionUser, Deadlined {
    * Sends the request to a pool's upstream. `extraHeaders` are full header
    * lines added for this hop (e.g. "k-proxy-request: activator\r\n").
    */
-  forward(pool: UpstreamPool, timeoutMs: number, extraHeaders = ''): void {
+  forward(pool: UpstreamPool, extraHeaders = ''): void {
     if (this.finished) return;
     this.attempts++;
+    this.waiting = false;
     this.pool = pool;
     const conn = pool.acquire();
     this.conn = conn;
     const h = this.head;
-    if (this.dList === null && timeoutMs > 0) this.deadlines.add(this, timeoutMs);
     let ok = conn.start(this, `${h.method} ${h.url} HTTP/1.1\r\n${h.headerBlock}${extraHeaders}\r\n`, h.method === 'HEAD', h.contentLength > 0 || h.chunked);
     const resent = this.sent;
     if (resent !== null) {
@@ -145,6 +166,31 @@ export class Exchange implements ConnectionUser, Deadlined {
     if (this.bodyDone && this.head.chunked) ok = conn.write('0\r\n\r\n');
     if (!ok) this.pauseClient();
     else if (this.paused) this.resumeClient();
+  }
+
+  /**
+   * Starts the request's timeouts, counted from its arrival (startedAt): one
+   * deadline entry, at the nearest of them, moved on when it comes.
+   */
+  arm(timeouts: ExchangeTimeouts): void {
+    this.timeouts = timeouts;
+    this.lastActivity = this.startedAt;
+    const next = this.nextDeadline();
+    if (next > 0) this.deadlines.addAt(this, next);
+  }
+
+  private nextDeadline(): number {
+    const t = this.timeouts;
+    let d = t.totalMs > 0 ? this.startedAt + t.totalMs : 0;
+    if (t.responseStartMs > 0 && !this.headSent) {
+      const start = this.startedAt + t.responseStartMs;
+      if (d === 0 || start < d) d = start;
+    }
+    if (t.idleMs > 0) {
+      const idle = this.lastActivity + t.idleMs;
+      if (d === 0 || idle < d) d = idle;
+    }
+    return d;
   }
 
   /** A header tidegate adds to the upstream's response (e.g. X-Tidegate-Cold-Start); set again, it replaces the value. */
@@ -189,6 +235,7 @@ export class Exchange implements ConnectionUser, Deadlined {
       return;
     }
     if (isLast) this.bodyDone = true;
+    if (this.timeouts.idleMs > 0) this.lastActivity = this.deadlines.stamp();
     if (n > 0) {
       // uWS reuses the chunk's memory after this callback: held chunks are copied, written ones go out through slabs.
       const bytes = new Uint8Array(ab);
@@ -255,6 +302,7 @@ export class Exchange implements ConnectionUser, Deadlined {
     if (this.aborted) return;
     this.headSent = true;
     if (head.status >= 400) this.upstreamError = head.scan.find(X_TIDEGATE_ERROR);
+    if (this.timeouts.idleMs > 0) this.lastActivity = this.deadlines.stamp();
     this.status = head.status;
     this.mode = head.bodyMode;
     this.total = head.contentLength;
@@ -274,6 +322,7 @@ export class Exchange implements ConnectionUser, Deadlined {
 
   onResponseBody(chunk: Buffer): void {
     if (this.aborted) return;
+    if (this.timeouts.idleMs > 0) this.lastActivity = this.deadlines.stamp();
     const res = this.res;
     this.bytesOut += chunk.length;
     if (this.mode === BodyMode.Length) {
@@ -349,10 +398,32 @@ export class Exchange implements ConnectionUser, Deadlined {
     this.fail(err);
   }
 
+  /** The nearest of the timeouts came: the one that passed answers (or closes), else the entry moves to the next. */
   onDeadline(): void {
+    if (this.finished) return;
+    const t = this.timeouts;
+    const now = this.deadlines.now;
+    if (t === NO_TIMEOUTS || (t.totalMs > 0 && now >= this.startedAt + t.totalMs)) {
+      this.timeOut(this.waiting ? this.waitTimeout() : new TidegateError('TG_ERR_UPSTREAM_TIMEOUT', `no complete response within the revision's timeoutSeconds`));
+    } else if (t.responseStartMs > 0 && !this.headSent && now >= this.startedAt + t.responseStartMs) {
+      this.timeOut(new TidegateError('TG_ERR_RESPONSE_START_TIMEOUT', `no response byte within the revision's responseStartTimeoutSeconds`));
+    } else if (t.idleMs > 0 && now >= this.lastActivity + t.idleMs) {
+      // With the response begun, fail() closes the connection: the status is out already.
+      this.timeOut(new TidegateError('TG_ERR_IDLE_TIMEOUT', `no byte either way for the revision's idleTimeoutSeconds`));
+    } else {
+      this.deadlines.addAt(this, this.nextDeadline());
+    }
+  }
+
+  /** The error for a whole-request timeout while still waiting for a pod (the queue-proxy's is its own). */
+  protected waitTimeout(): TidegateError {
+    return new TidegateError('TG_ERR_ACTIVATOR_TIMEOUT', `no pod took the request within the revision's timeoutSeconds`);
+  }
+
+  private timeOut(err: TidegateError): void {
     this.conn?.destroy();
     this.conn = null;
-    this.fail(new TidegateError('TG_ERR_UPSTREAM_TIMEOUT', `no complete response within the revision's timeout`));
+    this.fail(err);
   }
 
   private onClientAbort(): void {

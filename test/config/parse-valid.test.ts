@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { parseConfig } from '../../src/config/parse.js';
-import { DEFAULT_ACTIVATOR, DEFAULT_AUTOSCALER, DEFAULT_LIMITS } from '../../src/config/defaults.js';
+import { DEFAULT_ACTIVATOR, DEFAULT_AUTOSCALER, DEFAULT_READINESS_PROBE, DEFAULT_LIMITS } from '../../src/config/defaults.js';
 import type { Config } from '../../src/config/types.js';
 import { BASE } from './fixtures.js';
 
@@ -49,8 +49,11 @@ describe('a valid config becomes the frozen Config', () => {
       kubernetes: null,
       env: { GREETING: 'one' },
       readinessPath: '/',
+      readinessProbe: { ...DEFAULT_READINESS_PROBE, path: '/' },
       containerConcurrency: 0,
       timeoutSeconds: 300,
+      responseStartTimeoutSeconds: 0,
+      idleTimeoutSeconds: 0,
       queueProxy: false,
       annotations: { 'autoscaling.knative.dev/target': '10', 'autoscaling.knative.dev/max-scale': '5' },
       autoscaling: { ...DEFAULT_AUTOSCALER, target: 10, maxScale: 5 },

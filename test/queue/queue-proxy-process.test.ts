@@ -42,7 +42,7 @@ describe('tidegate queue-proxy as a process', () => {
 
   it('SIGTERM under load: probes fail at once, all 10 in-flight/queued requests succeed, exit 0', async () => {
     const port = await freePort();
-    const p = run(['queue-proxy', '--revision', 'rev-p', '--upstream', app.address, '--port', String(port), '--container-concurrency', '2'], { ADMIN_PORT: '0' });
+    const p = run(['queue-proxy', '--revision', 'rev-p', '--upstream', app.address, '--port', String(port), '--container-concurrency', '2', '--drain-seconds', '0'], { ADMIN_PORT: '0' });
     try {
       await probeUntil(port, 200, 10_000);
       app.maxConcurrent = 0;
@@ -79,10 +79,10 @@ describe('tidegate queue-proxy as a process', () => {
     }
   });
 
-  it('PORT and the other env variables mirror the flags; idle SIGINT exits 0 at once', async () => {
+  it('PORT and the other env variables mirror the flags; idle SIGINT with DRAIN_SECONDS=0 exits 0 at once', async () => {
     const port = await freePort();
     const adminPort = await freePort();
-    const p = run(['queue-proxy', '--revision', 'rev-e', '--upstream', app.address], { PORT: String(port), ADMIN_PORT: String(adminPort) });
+    const p = run(['queue-proxy', '--revision', 'rev-e', '--upstream', app.address], { PORT: String(port), ADMIN_PORT: String(adminPort), DRAIN_SECONDS: '0' });
     try {
       await probeUntil(port, 200, 10_000);
       expect((await get(port, '/')).body).toBe('app\n');

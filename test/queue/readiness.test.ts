@@ -20,11 +20,11 @@ const flush = async () => {
 };
 
 describe('AppReadiness (aggressive probe until the app first passes)', () => {
-  it('probes every 50 ms while not ready, then stops and stays ready', async () => {
+  it('probes every 50 ms while not ready, then every second (as kubelet probes the queue-proxy)', async () => {
     const clock = new FakeClock();
     const { calls, probe } = scriptedProbe();
-    let readyCalls = 0;
-    const r = new AppReadiness({ address: '127.0.0.1:1', path: null, clock, probe, onReady: () => readyCalls++ });
+    const changes: boolean[] = [];
+    const r = new AppReadiness({ address: '127.0.0.1:1', path: null, clock, probe, onChange: (ready) => changes.push(ready) });
     r.start();
     expect(calls).toHaveLength(1);
     expect(calls[0]!.spec).toEqual({ address: '127.0.0.1:1', path: null, timeoutMs: 100 });
@@ -42,12 +42,15 @@ describe('AppReadiness (aggressive probe until the app first passes)', () => {
     calls[2]!.answer(true);
     await flush();
     expect(r.ready).toBe(true);
-    expect(readyCalls).toBe(1);
-    clock.advance(1000);
-    expect(calls).toHaveLength(3);
-    expect(clock.pendingTimers).toBe(0);
+    expect(changes).toEqual([true]);
     await expect(r.check()).resolves.toBe(true);
     expect(calls).toHaveLength(3);
+    clock.advance(999);
+    expect(calls).toHaveLength(3);
+    clock.advance(1);
+    expect(calls).toHaveLength(4);
+    expect(calls[3]!.spec.timeoutMs).toBe(1000);
+    r.stop();
   });
 
   it('concurrent callers share the probe in flight', async () => {
@@ -97,10 +100,11 @@ describe('AppReadiness (aggressive probe until the app first passes)', () => {
     await new Promise((res) => server.close(res));
   });
 
-  it('with real sockets: an HTTP readinessPath must answer 2xx', async () => {
+  it('with real sockets: an HTTP readinessPath must answer 200–399', async () => {
     let healthy = false;
     const server = http.createServer((req, res) => {
-      res.statusCode = req.url === '/healthz' && healthy ? 200 : 503;
+      // 302 passes, as for Kubernetes (and Knative's queue-proxy); 503 does not.
+      res.statusCode = req.url === '/healthz' && healthy ? 302 : 503;
       res.end();
     });
     await new Promise<void>((res) => server.listen(0, '127.0.0.1', res));
@@ -114,5 +118,40 @@ describe('AppReadiness (aggressive probe until the app first passes)', () => {
     expect(r.ready).toBe(true);
     server.closeAllConnections();
     await new Promise((res) => server.close(res));
+  });
+});
+
+describe('AppReadiness after the first pass (Knative: kubelet keeps probing)', () => {
+  it('leaves rotation after failureThreshold failures in a row, comes back after successThreshold passes', async () => {
+    const clock = new FakeClock();
+    const { calls, probe } = scriptedProbe();
+    const changes: boolean[] = [];
+    const r = new AppReadiness({ address: '127.0.0.1:1', path: '/ready', clock, probe, periodMs: 2000, timeoutMs: 500, successThreshold: 2, failureThreshold: 3, onChange: (ready) => changes.push(ready) });
+    r.start();
+    const answer = async (ok: boolean) => {
+      calls[calls.length - 1]!.answer(ok);
+      await flush();
+      clock.advance(2000);
+    };
+    expect(calls[0]!.spec).toEqual({ address: '127.0.0.1:1', path: '/ready', timeoutMs: 500 });
+    await answer(true);
+    expect(r.ready).toBe(false); // successThreshold 2
+    await answer(true);
+    expect(r.ready).toBe(true);
+    await answer(false);
+    await answer(false);
+    await answer(true); // the streak of failures starts over
+    await answer(false);
+    await answer(false);
+    expect(r.ready).toBe(true);
+    await answer(false);
+    expect(r.ready).toBe(false);
+    await answer(true);
+    expect(r.ready).toBe(false);
+    await answer(true);
+    expect(r.ready).toBe(true);
+    expect(changes).toEqual([true, false, true]);
+    expect(calls).toHaveLength(11);
+    r.stop();
   });
 });

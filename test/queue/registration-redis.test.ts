@@ -46,7 +46,7 @@ describe('queue-proxy registration in a Redis store', () => {
     const port = await freePort();
     const child: ChildProcess = spawn(
       process.execPath,
-      [CLI, 'queue-proxy', '--revision', 'rev-r', '--upstream', app.address, '--port', String(port), '--redis', redis.url, '--pod-id', 'pod-r', '--advertise', `127.0.0.1:${port}`],
+      [CLI, 'queue-proxy', '--revision', 'rev-r', '--upstream', app.address, '--port', String(port), '--redis', redis.url, '--pod-id', 'pod-r', '--advertise', `127.0.0.1:${port}`, '--drain-seconds', '0'],
       { env: { ...process.env, LOG_LEVEL: 'warn', ADMIN_PORT: '0' }, stdio: ['ignore', 'ignore', 'inherit'] },
     );
     const exit = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { AutoscalerSettings, RevisionSpec } from '../../../src/config/types.js';
+import { DEFAULT_READINESS_PROBE } from '../../../src/config/defaults.js';
 
 export const FIXTURE_APP = path.resolve('test/fixtures/app.js');
 
@@ -14,8 +15,11 @@ export function localRevision(over: Partial<RevisionSpec> = {}): RevisionSpec {
     kubernetes: null,
     env: {},
     readinessPath: null,
+    readinessProbe: DEFAULT_READINESS_PROBE,
     containerConcurrency: 0,
     timeoutSeconds: 30,
+    responseStartTimeoutSeconds: 0,
+    idleTimeoutSeconds: 0,
     queueProxy: false,
     annotations: {},
     // The actuators never read the autoscaling settings.
