@@ -116,13 +116,17 @@ export class OtlpExporter implements SpanSink {
     while (this.queue.length > 0) await this.exportNext();
   }
 
-  /** Last export of what is queued, then no more. */
-  async close(): Promise<void> {
+  /** Last export of what is queued (for at most `ms`: shutdown does not wait on a hung collector), then no more. */
+  async close(ms = 2000): Promise<void> {
+    let timer: Timer | null = null;
+    const bound = new Promise<void>((resolve) => (timer = this.opts.clock.setTimeout(resolve, ms)));
     try {
-      await this.flush();
+      await Promise.race([this.flush(), bound]);
     } finally {
+      if (timer !== null) this.opts.clock.clearTimeout(timer);
       this.closed = true;
       this.cancelTimer();
+      this.queue = [];
       this.agent.destroy();
     }
   }
@@ -135,11 +139,7 @@ export class OtlpExporter implements SpanSink {
   private onTimer(): void {
     this.timer = null;
     if (this.inFlight !== null || this.queue.length === 0) return;
-    void this.exportNext().then(() => {
-      if (this.queue.length > 0 && this.timer === null && !this.closed) {
-        this.timer = this.opts.clock.setTimeout(() => this.onTimer(), this.queue.length >= this.batchSize ? 0 : this.delayMs);
-      }
-    });
+    void this.exportNext();
   }
 
   private exportNext(): Promise<void> {
@@ -168,6 +168,10 @@ export class OtlpExporter implements SpanSink {
     );
     const done = p.finally(() => {
       this.inFlight = null;
+      // Spans that came during the export: the next batch, at once when full.
+      if (this.queue.length > 0 && this.timer === null && !this.closed) {
+        this.timer = this.opts.clock.setTimeout(() => this.onTimer(), this.queue.length >= this.batchSize ? 0 : this.delayMs);
+      }
     });
     this.inFlight = done;
     return done;

@@ -1,3 +1,5 @@
+import net from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
 import { realClock } from '../../src/shared/clock.js';
@@ -5,6 +7,7 @@ import { OtlpExporter, SPAN_KIND_SERVER, tracesUrl, type SpanRecord } from '../.
 import { captureLogger } from '../actuators/support/capture-logger.js';
 import { startOtlpReceiver, type OtlpReceiver } from '../support/otlp-receiver.js';
 import { freePort } from '../support/ports.js';
+import { waitFor } from '../support/serve.js';
 
 let rx: OtlpReceiver;
 beforeAll(async () => {
@@ -32,7 +35,7 @@ function span(): SpanRecord {
   };
 }
 
-function exporter(endpoint: string, extra: { maxQueue?: number } = {}) {
+function exporter(endpoint: string, extra: { maxQueue?: number; batchSize?: number; delayMs?: number } = {}) {
   const { logger, entries } = captureLogger();
   const registry = new Registry();
   const ex = new OtlpExporter({ endpoint, clock: realClock, logger, registry, resource: { 'service.name': 'tidegate' }, delayMs: 60_000, timeoutMs: 2000, ...extra });
@@ -78,6 +81,35 @@ describe('OtlpExporter', () => {
     expect(entries.filter((e) => String(e['msg']).startsWith('trace export failed'))).toHaveLength(2);
     rx.status = 200;
     await ex.close();
+  });
+
+  it('sends batches of at most batchSize spans, on its own, within delayMs', async () => {
+    const { ex } = exporter(rx.endpoint, { batchSize: 3, delayMs: 20 });
+    const before = rx.requests.length;
+    const ids = Array.from({ length: 7 }, () => {
+      const s = span();
+      ex.add(s);
+      return s.spanId;
+    });
+    await waitFor(() => ids.every((id) => rx.spans.some((x) => x.spanId === id)), 5000, 'every span exported without a flush');
+    expect(rx.requests.length - before).toBe(3); // 3 + 3 + 1
+    await ex.close();
+  });
+
+  it('does not hold shutdown on a collector that never answers', async () => {
+    const sockets: net.Socket[] = [];
+    const hung = net.createServer((s) => void sockets.push(s)); // accepts, never answers
+    await new Promise<void>((r) => hung.listen(0, '127.0.0.1', r));
+    try {
+      const { ex } = exporter(`http://127.0.0.1:${(hung.address() as AddressInfo).port}`);
+      ex.add(span());
+      const t0 = Date.now();
+      await ex.close(300);
+      expect(Date.now() - t0).toBeLessThan(2000);
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((r) => hung.close(() => r()));
+    }
   });
 
   it('fails fast against a closed port and bounds its queue', async () => {
