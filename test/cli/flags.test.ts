@@ -73,6 +73,13 @@ describe('queue-proxy flags (its main reads them as strings)', () => {
       'admin-address': '127.0.0.1',
       'container-concurrency': '0',
       'timeout-seconds': '300',
+      'response-start-timeout-seconds': '0',
+      'idle-timeout-seconds': '0',
+      'readiness-period-seconds': '0',
+      'readiness-timeout-seconds': '1',
+      'readiness-success-threshold': '1',
+      'readiness-failure-threshold': '3',
+      'drain-seconds': '15',
     });
   });
 
