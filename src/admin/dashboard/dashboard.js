@@ -197,7 +197,7 @@
   const stepped = () => uPlot.paths.stepped({ align: 1 });
   const line = (label, stroke, extra) => ({ label, stroke, width: 2, points: { show: false }, spanGaps: false, ...extra });
   const dashed = (label, stroke, extra) => line(label, stroke, { dash: [6, 4], width: 1.5, ...extra });
-  const intAxis = { incrs: [1, 2, 5, 10, 20, 50, 100], values: (_u, vals) => vals.map((v) => (Number.isInteger(v) ? v : '')) };
+  const intAxis = { space: 18, incrs: [1, 2, 5, 10, 20, 50, 100], values: (_u, vals) => vals.map((v) => (Number.isInteger(v) ? v : '')) };
 
   function revisionView(s) {
     const card = $('div', { class: 'card revision', 'data-revision': s.name });
@@ -219,7 +219,7 @@
         () => [s.series.ready, s.series.desired],
       ],
       [
-        chart(grid, s.metric === 'rps' ? 'Requests/s seen by the autoscaler' : 'Concurrency', `target ${num(s.targetPerPod, 2)}/pod × ready pods`, [line('stable', C.stable), line('panic', C.panic, { width: 1.5 }), dashed('target × pods', C.target)], {
+        chart(grid, s.metric === 'rps' ? 'Requests/s seen by the autoscaler' : 'Concurrency', `target ${num(s.targetPerPod, 2)}/pod × ready pods`, [line('stable', C.stable, { value: (_u, x) => num(x, 1) }), line('panic', C.panic, { width: 1.5, value: (_u, x) => num(x, 1) }), dashed('target × pods', C.target, { value: (_u, x) => num(x, 1) })], {
           unit: s.metric === 'rps' ? 'req/s' : 'in flight',
           panic,
         }),
@@ -238,6 +238,7 @@
           unit: 'log scale',
           scales: { y: { distr: 3, log: 10, range: (_u, _min, max) => [1, Math.pow(10, Math.max(2, Math.ceil(Math.log10(Math.max(1, max ?? 1)))))] } },
           yAxis: {
+            size: 64,
             // Decades only: 1, 10, 100 ms, 1 s, 10 s.
             splits: (_u, _i, min, max) => {
               const out = [];
