@@ -255,7 +255,7 @@ export function reconcileRollout(goal: Rollout, prev: Rollout, nowMs: number, po
     if (rev === undefined || policy.durationMs(g.service) <= 0 || !policy.rollsTo(rev.revision)) direct.push(g);
     else rolling.push(g);
   }
-  const stepped = stepRollout(rolling, dropMissing(prev, policy.exists), nowMs).rollout;
+  const stepped = stepRollout(rolling, dropMissing(prev, (r) => policy.exists(r)), nowMs).rollout;
   const observed = observeReady(stepped, nowMs, (s) => policy.durationMs(s));
   let next = Infinity;
   for (const t of observed) if (t.params.nextStepMs > 0 && t.params.nextStepMs < next) next = t.params.nextStepMs;
