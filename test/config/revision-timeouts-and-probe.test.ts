@@ -78,5 +78,13 @@ describe('readinessProbe', () => {
     expect(problems(config('readinessPath: /a\nreadinessProbe:\n  httpGet: { path: /a }'))).toEqual([expect.stringMatching(/give readinessPath or readinessProbe, not both/)]);
     expect(problems(config('readinessProbe:\n  failureThreshold: 0'))).toEqual([expect.stringMatching(/readinessProbe\.failureThreshold: must be an integer ≥ 1, got 0/)]);
     expect(problems(config('readinessProbe:\n  periodSecond: 1'))).toEqual([expect.stringMatching(/unknown key "periodSecond" \(did you mean "periodSeconds"\?\)/)]);
+    expect(problems(config('readinessProbe:\n  exec: { command: [cat, /ready] }'))).toEqual([expect.stringMatching(/readinessProbe\.exec: tidegate runs httpGet and tcpSocket readiness probes only/)]);
+    expect(problems(config('readinessProbe:\n  httpGet: { path: /a, scheme: HTTPS }'))).toEqual([expect.stringMatching(/scheme: must be HTTP/)]);
+  });
+
+  test('initialDelaySeconds and httpHeaders are accepted with a warning (Knative manifests carry them)', () => {
+    const r = parseConfig(config('readinessProbe:\n  httpGet: { path: /a, httpHeaders: [{ name: X, value: y }] }\n  initialDelaySeconds: 5'), 'tg.yaml');
+    expect(r.ok).toBe(true);
+    if (r.ok) expect(r.warnings.map(formatProblem)).toEqual([expect.stringMatching(/httpHeaders: not sent/), expect.stringMatching(/initialDelaySeconds: ignored/)]);
   });
 });
