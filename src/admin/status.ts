@@ -3,7 +3,14 @@ import type { PodRecord, RevisionStatus } from '../store/store.js';
 
 /** GET /status (DESIGN.md "Ports and admin endpoints"). */
 export interface StatusDoc {
-  services: { name: string; hosts: string[]; traffic: { revisionName: string; percent: number; tag: string | null }[] }[];
+  services: {
+    name: string;
+    hosts: string[];
+    /** As configured. */
+    traffic: { revisionName: string; percent: number; tag: string | null }[];
+    /** What the hosts route now: latestRevision resolved to the latest Ready revision, and a rollout's split while one runs (tag null: the untagged split; else that tag's host). */
+    effectiveTraffic?: { revisionName: string; percent: number; tag: string | null }[];
+  }[];
   revisions: {
     name: string;
     service: string;
@@ -26,6 +33,8 @@ export interface StatusInputs {
   buffered(revision: string): number;
   inFlight(revision: string, podId: string): number;
   activatorInPath(revision: string): boolean;
+  /** The edge's current split for a service (Edge.effectiveTraffic); absent or null: the configured traffic. */
+  effectiveTraffic?(service: string): readonly { revisionName: string; percent: number; tag: string | null }[] | null;
 }
 
 /** Pure: the status document from the config, the store view and the edge's counters. */
@@ -36,6 +45,7 @@ export function buildStatus(src: StatusInputs): StatusDoc {
       name: s.name,
       hosts: [...s.hosts],
       traffic: s.traffic.map((t) => ({ revisionName: t.revisionName, percent: t.percent, tag: t.tag })),
+      effectiveTraffic: (src.effectiveTraffic?.(s.name) ?? s.traffic).map((t) => ({ revisionName: t.revisionName, percent: t.percent, tag: t.tag })),
     })),
     revisions: [...config.revisions.values()].map((r) => {
       const pods = src.pods(r.name);

@@ -133,6 +133,7 @@ export async function startServe(opts: ServeOptions): Promise<ServeHandle> {
       buffered: (r) => edge.revision(r)?.throttler.queued ?? 0,
       inFlight: (r, id) => edge.revision(r)?.throttler.inFlightOf(id) ?? 0,
       activatorInPath: (r) => edge.revision(r)?.activatorInPath ?? true,
+      effectiveTraffic: (s) => edge.effectiveTraffic(s),
     });
   // The dashboard's last 15 minutes, sampled every second (admin/history.ts).
   const sampler = new HistorySampler({ clock, config: () => config, status: statusDoc, requests: metrics.requests, duration: metrics.duration, coldStart: metrics.coldStart });

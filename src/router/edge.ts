@@ -1,4 +1,4 @@
-import type { Config } from '../config/types.js';
+import type { Config, ServiceSpec, TrafficTarget } from '../config/types.js';
 import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/log.js';
 import { TidegateError } from '../shared/errors.js';
@@ -9,7 +9,8 @@ import { Deadlines } from '../upstream/deadlines.js';
 import { Exchange, type ExchangeOwner } from '../upstream/exchange.js';
 import { writeError } from '../upstream/respond.js';
 import { WaiterBase } from '../activator/waiter.js';
-import { RouteTable } from './route-table.js';
+import { RouteTable, targetRevision, type EffectiveTarget } from './route-table.js';
+import { RolloutDriver } from './rollout-driver.js';
 import { RevisionRuntime, type Slot } from './revision-runtime.js';
 import type { PodHandle } from './pod-handle.js';
 import type { AccessLog } from '../observe/access-log.js';
@@ -65,7 +66,13 @@ export class Edge implements ExchangeOwner {
   private config: Config | null = null;
   /** Revisions that have had a ready pod: `latestRevision: true` follows the latest of them (Knative's latest Ready revision). */
   private readonly everReady = new Set<string>();
-  private readonly routeState = { everReady: (name: string): boolean => this.everReady.has(name) };
+  private readonly routeState = {
+    everReady: (name: string): boolean => this.everReady.has(name),
+    rollout: (service: string, tag: string) => this.rollouts.shares(service, tag),
+  };
+  /** rollout-duration: the split of a rollout in progress, and the one timer that steps it (rebuilding the table). */
+  private readonly rollouts: RolloutDriver;
+  private readonly latest = (svc: ServiceSpec, t: TrafficTarget): string => targetRevision(svc, t, this.routeState);
   private readonly deadlines: Deadlines;
   private readonly random: () => number;
   private readonly clock: Clock;
@@ -88,6 +95,9 @@ export class Edge implements ExchangeOwner {
     this.accessLog = opts.accessLog ?? null;
     this.tracer = opts.tracer ?? null;
     this.deadlines = new Deadlines(opts.clock);
+    this.rollouts = new RolloutDriver(opts.clock, () => {
+      if (this.config !== null) this.rebuildTable(this.config);
+    });
   }
 
   /** Swaps in a new config: one new route table, revision runtimes kept by name. */
@@ -103,6 +113,7 @@ export class Edge implements ExchangeOwner {
       }
       next.set(spec.name, rt);
     }
+    this.rollouts.reconcile(config, this.latest);
     const table = new RouteTable(config, (spec) => next.get(spec.name)!, this.routeState);
     for (const [name, rt] of this.revisions) {
       if (next.has(name)) continue;
@@ -137,9 +148,20 @@ export class Edge implements ExchangeOwner {
     if (rt.readyPods > 0 && !this.everReady.has(name)) {
       // A revision became Ready for the first time: latestRevision targets may move to it.
       this.everReady.add(name);
-      if (this.config !== null) this.table = new RouteTable(this.config, (spec) => this.revisions.get(spec.name)!, this.routeState);
+      if (this.config !== null) this.rebuildTable(this.config);
     }
     rt.activatorInPath = rt.readyPods === 0 || (status?.activatorInPath ?? true);
+  }
+
+  /** A new table for the same config: a revision became Ready, or a rollout step is due. */
+  private rebuildTable(config: Config): void {
+    this.rollouts.reconcile(config, this.latest);
+    this.table = new RouteTable(config, (spec) => this.revisions.get(spec.name)!, this.routeState);
+  }
+
+  /** What a service's hosts route now, a rollout's split included (/status). */
+  effectiveTraffic(service: string): readonly EffectiveTarget[] | null {
+    return this.table?.effectiveTraffic(service) ?? null;
   }
 
   get requestsInFlight(): number {
@@ -375,6 +397,7 @@ export class Edge implements ExchangeOwner {
     this.closed = true;
     for (const rt of this.revisions.values()) rt.throttler.rejectAll(new TidegateError('TG_ERR_SHUTTING_DOWN', 'tidegate is shutting down'));
     this.deadlines.close();
+    this.rollouts.close();
   }
 
   closePools(): void {
