@@ -48,6 +48,16 @@ export class AccessLog {
   private readonly out: LineWriter;
   private lastMs = -1;
   private lastIso = '';
+  // JSON of the values most requests repeat (the same strings, usually the same objects), made once.
+  private lastClient = '';
+  private lastClientJson = '""';
+  private lastHost = '';
+  private lastHostJson = '""';
+  private lastMethod = '';
+  private lastMethodJson = '""';
+  private lastRoute: LoggedRoute | null = null;
+  private lastPod: string | null = null;
+  private lastWhereJson = '"service":null,"revision":null,"pod":null';
 
   constructor(opts: AccessLogOptions) {
     const dropped = new Counter({
@@ -75,10 +85,17 @@ export class AccessLog {
     const hop = ex.upstreamError ?? (err === null ? null : err.hop);
     const trace = ex.trace as TraceState | null;
     const traceId = trace !== null ? trace.traceId : traceIdOf(h.traceparent);
+    if (h.client !== this.lastClient) this.lastClientJson = JSON.stringify((this.lastClient = h.client));
+    if (h.host !== this.lastHost) this.lastHostJson = JSON.stringify((this.lastHost = h.host));
+    if (h.method !== this.lastMethod) this.lastMethodJson = JSON.stringify((this.lastMethod = h.method));
+    if (route !== this.lastRoute || pod !== this.lastPod) {
+      this.lastRoute = route;
+      this.lastPod = pod;
+      this.lastWhereJson = `"service":${route === null ? 'null' : JSON.stringify(route.service)},"revision":${route === null ? 'null' : JSON.stringify(route.name)},"pod":${pod === null ? 'null' : JSON.stringify(pod)}`;
+    }
     this.out.line(
-      `{"time":"${this.iso(ex.startedAt)}","client":${JSON.stringify(h.client)},"method":${JSON.stringify(h.method)},"host":${JSON.stringify(h.host)},"path":${JSON.stringify(h.url)},"protocol":"${protocol}",` +
-        `"status":${ex.status},"bytes_in":${ex.bytesIn},"bytes_out":${bytesOut},"duration_ms":${now - ex.startedAt},` +
-        `"service":${route === null ? 'null' : JSON.stringify(route.service)},"revision":${route === null ? 'null' : JSON.stringify(route.name)},"pod":${pod === null ? 'null' : JSON.stringify(pod)},` +
+      `{"time":"${this.iso(ex.startedAt)}","client":${this.lastClientJson},"method":${this.lastMethodJson},"host":${this.lastHostJson},"path":${JSON.stringify(h.url)},"protocol":"${protocol}",` +
+        `"status":${ex.status},"bytes_in":${ex.bytesIn},"bytes_out":${bytesOut},"duration_ms":${now - ex.startedAt},${this.lastWhereJson},` +
         `"cold_start_ms":${ex.waitedMs < 0 ? 'null' : ex.waitedMs},"retries":${ex.retries},"error":${hop === null ? 'null' : JSON.stringify(hop)},"trace_id":${traceId === null ? 'null' : `"${traceId}"`}}\n`,
     );
   }

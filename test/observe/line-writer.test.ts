@@ -12,7 +12,7 @@ function writer(write: WriteFn, maxPendingChars?: number) {
 }
 
 describe('LineWriter', () => {
-  it('batches the lines of one event-loop turn into one write, in order', async () => {
+  it('batches lines into one write (every flushMs, or at 64 KiB), in order', async () => {
     const writes: string[] = [];
     const { w } = writer((chunk, done) => {
       writes.push(chunk.toString());
