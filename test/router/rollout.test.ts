@@ -7,6 +7,7 @@
 import { describe, expect, test } from 'vitest';
 import {
   adjustPercentage,
+  goalRollout,
   NO_PARAMS,
   observeReady,
   reconcileRollout,
@@ -17,6 +18,7 @@ import {
   type StepParams,
   type TargetRollout,
 } from '../../src/router/rollout.js';
+import type { ServiceSpec } from '../../src/config/types.js';
 
 type Revs = [string, number][];
 
@@ -317,5 +319,23 @@ describe('reconcileRollout', () => {
     s = reconcileRollout(goal('v2', 12), s.rollout, t0 + 1500, policy(10_000)); // 88 off the oldest
     expect(s.rollout[0]!.revisions).toEqual([{ revision: 'v2', percent: 12 }]);
     expect(s.nextStepMs).toBe(0);
+  });
+});
+
+describe('goalRollout (Knative BuildRollout)', () => {
+  const svc = (traffic: { latestRevision: boolean; percent: number; tag: string | null; revisionName: string }[]): ServiceSpec => ({ name: 's', namespace: null, hosts: [], rolloutDurationMs: 10_000, revisions: [], traffic });
+  test('latestRevision targets with traffic join into the untagged rollout; each tagged one rolls at 100 %; pinned and 0 % untagged ones do not roll', () => {
+    const goal = goalRollout(
+      [
+        svc([
+          { latestRevision: false, percent: 40, tag: null, revisionName: 'old' },
+          { latestRevision: true, percent: 50, tag: 'a', revisionName: 'x' },
+          { latestRevision: true, percent: 10, tag: null, revisionName: 'x' },
+          { latestRevision: true, percent: 0, tag: 'b', revisionName: 'x' },
+        ]),
+      ],
+      () => 'new',
+    );
+    expect(goal).toEqual([cfg('s', 60, [['new', 60]]), cfg('s', 100, [['new', 100]], {}, 'a'), cfg('s', 100, [['new', 100]], {}, 'b')]);
   });
 });
