@@ -20,7 +20,7 @@ describe('/status and /metrics during load', () => {
     try {
       await waitFor(async () => (await revisionStatus(edge.adminPort)).pods[0]?.inFlight === 6, 5000, 'six in flight at the pod');
       const doc = await getStatus(edge.adminPort);
-      expect(doc.services).toEqual([{ name: 'app', hosts: ['app.example.com'], traffic: [{ revisionName: 'app-1', percent: 100, tag: null }] }]);
+      expect(doc.services).toEqual([{ name: 'app', hosts: ['app.example.com'], traffic: [{ revisionName: 'app-1', percent: 100, tag: null }], effectiveTraffic: [{ revisionName: 'app-1', percent: 100, tag: null }] }]);
       expect(doc.revisions).toHaveLength(1);
       const rev = doc.revisions[0]!;
       expect(rev).toMatchObject({ name: 'app-1', service: 'app', desiredPods: 1, readyPods: 1, bufferedRequests: 0 });
