@@ -124,7 +124,7 @@ export function readAutoscaler(r: Reporter, field: Field | undefined): Autoscale
       continue;
     }
     const spec = GLOBAL_KEYS[f.key];
-    const value = spec ? readValue<number | boolean | string>(r, f, spec.check as Check<number | boolean | string>) : undefined;
+    const value = spec ? readValue<number | boolean | string>(r, f, spec.check) : undefined;
     if (spec && value !== undefined) spec.set(s, value);
   }
   crossCheckGlobal(r, field, fields, s);
@@ -140,8 +140,8 @@ function crossCheckGlobal(r: Reporter, field: Field, fields: Map<string, Field>,
     if (f) r.at(valueNode(f), `${f.path}: must not exceed max-scale ${s.maxScale}, got ${s.minScale}`);
   }
   if (s.maxScaleLimit > 0 && (s.maxScale < 1 || s.maxScale > s.maxScaleLimit)) {
-    const f = at('max-scale') ?? (at('max-scale-limit') as Field);
-    r.at(valueNode(f), `${f.path}: max-scale must be in 1..max-scale-limit (${s.maxScaleLimit}) when max-scale-limit is set, got ${s.maxScale}`);
+    const f = at('max-scale') ?? at('max-scale-limit');
+    if (f) r.at(valueNode(f), `${f.path}: max-scale must be in 1..max-scale-limit (${s.maxScaleLimit}) when max-scale-limit is set, got ${s.maxScale}`);
   }
   const activation = at('activation-scale');
   if (activation && s.activationScale < s.minScale) r.at(valueNode(activation), `${activation.path}: must be at least min-scale ${s.minScale}, got ${s.activationScale}`);

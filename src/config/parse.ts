@@ -76,7 +76,7 @@ export function parseConfig(text: string, file: string, absolutePath: string = f
     const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
     for (const err of doc.errors) r.atOffset(err.pos[0], `YAML: ${err.message}`);
     if (doc.errors.length > 0) return { ok: false, problems: r.problems };
-    root = doc.contents as Node | null;
+    root = doc.contents;
   }
   const top = readMap(r, root, '', TOP_KEYS);
   if (!top) return { ok: false, problems: r.problems };
