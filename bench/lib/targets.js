@@ -91,7 +91,7 @@ export async function startTidegateQp({ cpus, dir, backendPort }) {
   const qp = await startProcess({
     name: 'queue-proxy',
     cmd: process.execPath,
-    args: [CLI, 'queue-proxy', '--revision', 'bench-00001', '--upstream', `127.0.0.1:${backendPort}`, '--port', String(qpPort), '--admin-port', '0'],
+    args: [CLI, 'queue-proxy', '--revision', 'bench-00001', '--upstream', `127.0.0.1:${backendPort}`, '--port', String(qpPort), '--admin-port', '0', '--drain-seconds', '0'],
     cpus,
     env: { LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' },
     logFile: path.join(dir, 'queue-proxy.log'),
