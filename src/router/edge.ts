@@ -227,14 +227,17 @@ export class Edge implements ExchangeOwner {
     // when a pod is free (a retry whose failed pod is the free one) enqueue grants at once, and
     // the grant replaces it with the pod's slot.
     ex.slot = w;
+    // The wait starts before enqueue too: a grant inside it ends the wait at once.
+    const trace = ex.trace as TraceState | null;
+    if (trace !== null) this.tracer!.bufferStart(trace, now);
     if (!rev.throttler.enqueue(w)) {
       ex.slot = null;
+      if (trace !== null) trace.bufferStart = 0; // refused, never waited
       ex.fail(new TidegateError('TG_ERR_BUFFER_FULL', `revision ${rev.name} has ${rev.throttler.queued} requests (${rev.throttler.queuedBytes} body bytes) buffered; try again`));
       return;
     }
     ex.viaActivator = true;
     rev.activatorStats.requestIn(now, false);
-    if (ex.trace !== null) this.tracer!.bufferStart(ex.trace as TraceState, now);
   }
 
   /** A buffered request got a pod slot. */

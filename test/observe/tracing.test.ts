@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startUpstream, type Upstream } from '../support/upstream.js';
+import { startResetter, startUpstream, type Upstream } from '../support/upstream.js';
 import { getMetrics, startEdge, waitFor, type TestEdge } from '../support/serve.js';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../support/otlp-receiver.js';
 
 let app: Upstream;
 let slow: Upstream;
 let rx: OtlpReceiver;
+let resetter: Awaited<ReturnType<typeof startResetter>>;
 let edge: TestEdge;
 
 const TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
@@ -13,7 +14,7 @@ const PARENT = '00f067aa0ba902b7';
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-(0[01])$/;
 
 beforeAll(async () => {
-  [app, slow, rx] = await Promise.all([startUpstream('app'), startUpstream('slow'), startOtlpReceiver()]);
+  [app, slow, rx, resetter] = await Promise.all([startUpstream('app'), startUpstream('slow'), startOtlpReceiver(), startResetter(1)]);
   edge = await startEdge(
     `
 domain: example.com
@@ -27,10 +28,14 @@ services:
       - name: one-00001
         containerConcurrency: 1
         endpoints: ["${slow.address}"]
+  - name: flaky
+    revisions:
+      - name: flaky-00001
+        endpoints: ["${resetter.address}"]
 `,
     { otlpEndpoint: rx.endpoint, traceSample: 1, traceDelayMs: 20 },
   );
-  await waitFor(() => ['web-00001', 'one-00001'].every((r) => edge.edge.revision(r)?.readyPods === 1), 5000, 'static pods');
+  await waitFor(() => ['web-00001', 'one-00001', 'flaky-00001'].every((r) => edge.edge.revision(r)?.readyPods === 1), 5000, 'static pods');
 });
 
 beforeEach(() => {
@@ -39,7 +44,7 @@ beforeEach(() => {
 
 afterAll(async () => {
   await edge?.close();
-  await Promise.all([app?.close(), slow?.close(), rx?.close()]);
+  await Promise.all([app?.close(), slow?.close(), rx?.close(), resetter?.close()]);
 });
 
 /** What the pod got as traceparent for the request at `url`. */
@@ -122,6 +127,18 @@ describe('tracing', () => {
     expect(buffer.spanId).not.toBe(server.spanId);
     expect(BigInt(buffer.startTimeUnixNano) >= BigInt(server.startTimeUnixNano)).toBe(true);
     expect(BigInt(buffer.endTimeUnixNano) <= BigInt(server.endTimeUnixNano)).toBe(true);
+  });
+
+  it('gives a retry that waits for its only pod (granted at once) a released activator.buffer span', async () => {
+    // The pod resets the first connection; the GET goes back through the buffer to the same, free, pod.
+    const trace = 'bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb2';
+    const r = await edge.get('flaky.example.com', '/retry', { traceparent: `00-${trace}-${PARENT}-01` });
+    expect(r.status).toBe(200);
+    const server = await spanWhere((s) => s.traceId === trace && s.kind === 2, 'the server span of the retried request');
+    expect(server.attributes['http.response.status_code']).toBe(200);
+    const buffers = rx.spans.filter((s) => s.traceId === trace && s.name === 'activator.buffer');
+    expect(buffers.map((b) => b.attributes['tidegate.released'])).toEqual(['true']);
+    expect(buffers[0]!.parentSpanId).toBe(server.spanId);
   });
 
   it('marks a request tidegate failed: 404 span with error.type and an error status', async () => {
