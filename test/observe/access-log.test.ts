@@ -133,7 +133,7 @@ describe('access log', () => {
 
   it('gives a buffered request its wait in cold_start_ms', async () => {
     // containerConcurrency 1: the second request waits in the activator buffer for the first to end.
-    const first = edge.get('one.example.com', '/first?sleep=300');
+    const first = edge.get('one.example.com', '/first?sleep=1000');
     await waitFor(() => slow.seen.length === 1, 5000, 'the first request at the pod');
     const second = await edge.get('one.example.com', '/second');
     expect(second.status).toBe(200);
@@ -141,7 +141,7 @@ describe('access log', () => {
     const l = await lineFor((x) => x['path'] === '/second', 'the buffered line');
     expect(typeof l['cold_start_ms']).toBe('number');
     expect(l['cold_start_ms'] as number).toBeGreaterThanOrEqual(0);
-    expect((await lineFor((x) => x['path'] === '/first?sleep=300', 'the first line'))['cold_start_ms']).toBeNull();
+    expect((await lineFor((x) => x['path'] === '/first?sleep=1000', 'the first line'))['cold_start_ms']).toBeNull();
   });
 
   it("logs the X-Tidegate-Error of a pod's own error response (its queue-proxy's)", async () => {

@@ -113,8 +113,8 @@ describe('tracing', () => {
   });
 
   it('adds an activator.buffer child span for a buffered request; the pod still gets the server span as parent', async () => {
-    const first = edge.get('one.example.com', '/busy?sleep=300');
-    await waitFor(() => slow.seen.some((s) => s.url === '/busy?sleep=300'), 5000, 'the first request at the pod');
+    const first = edge.get('one.example.com', '/busy?sleep=1000');
+    await waitFor(() => slow.seen.some((s) => s.url === '/busy?sleep=1000'), 5000, 'the first request at the pod');
     const r = await edge.get('one.example.com', '/waited', { traceparent: `00-${TRACE}-${PARENT}-01` });
     expect(r.status).toBe(200);
     await first;
