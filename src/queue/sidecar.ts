@@ -1,7 +1,7 @@
 import { realClock, type Clock, type Timer } from '../shared/clock.js';
 import { silentLogger, type Logger } from '../shared/log.js';
 import { TidegateError } from '../shared/errors.js';
-import { uws, type HttpRequest, type HttpResponse, type TemplatedApp, type us_listen_socket } from '../shared/uws.js';
+import { listenOn, uws, type HttpRequest, type HttpResponse, type TemplatedApp, type us_listen_socket } from '../shared/uws.js';
 import { DEFAULT_LIMITS } from '../config/defaults.js';
 import { Deadlines } from '../upstream/deadlines.js';
 import type { Exchange, ExchangeTimeouts } from '../upstream/exchange.js';
@@ -11,7 +11,6 @@ import { writeError, writeText } from '../upstream/respond.js';
 import { adminApp } from './admin.js';
 import { createBreaker, type Breaker } from './breaker.js';
 import { Drain, type DrainOutcome } from './drain.js';
-import { listenExclusive } from './listen.js';
 import { QueueMetrics } from './metrics.js';
 import { QueuedRequest, type SlotOwner } from './queued-request.js';
 import { AppReadiness } from './readiness.js';
@@ -160,11 +159,11 @@ class QueueProxy implements SlotOwner {
   async start(): Promise<{ port: number; adminPort: number; advertise: string }> {
     // Both ports first: a queue-proxy that cannot have both serves neither.
     const host = this.opts.host ?? '0.0.0.0';
-    this.listenSocket = await listenExclusive(this.app, host, this.opts.port, 'data port');
+    this.listenSocket = await listenOn(this.app, host, this.opts.port, 'queue-proxy data port');
     const port = uws.us_socket_local_port(this.listenSocket);
     const adminHost = this.opts.adminHost ?? '127.0.0.1';
     try {
-      this.adminSocket = await listenExclusive(this.admin, adminHost, this.opts.adminPort, 'admin port (--admin-port)');
+      this.adminSocket = await listenOn(this.admin, adminHost, this.opts.adminPort, 'queue-proxy admin port, --admin-port');
     } catch (err) {
       uws.us_listen_socket_close(this.listenSocket);
       this.listenSocket = null;
