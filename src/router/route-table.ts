@@ -106,16 +106,8 @@ export class RouteTable<R> {
     return route.pick.pick(random);
   }
 
-  route(host: string): Route<R> | undefined {
-    return this.hosts.get(host);
-  }
-
   /** What the service's hosts route now, by revision (a rollout's split included); null: no such service. */
   effectiveTraffic(service: string): readonly EffectiveTarget[] | null {
     return this.effective.get(service) ?? null;
-  }
-
-  get hostNames(): string[] {
-    return [...this.hosts.keys()];
   }
 }

@@ -18,11 +18,4 @@ export class WeightedPick<T> {
   pick(random: () => number): T {
     return this.only ?? this.slots[(random() * 100) | 0]!;
   }
-
-  /** The targets with their share, for /status and tests. */
-  shares(): Map<T, number> {
-    const m = new Map<T, number>();
-    for (const v of this.slots) m.set(v, (m.get(v) ?? 0) + 1);
-    return m;
-  }
 }

@@ -79,7 +79,6 @@ export class Exchange implements ConnectionUser, Deadlined {
   private finished = false;
   private headSent = false;
   private conn: UpstreamConnection | null = null;
-  private pool: UpstreamPool | null = null;
   private bodyDone: boolean;
   private bodyReceived = 0;
   private held: Buffer[] | null = null;
@@ -133,11 +132,6 @@ export class Exchange implements ConnectionUser, Deadlined {
     return this.bodyReceived;
   }
 
-  /** Bytes of request body declared or seen so far (for buffer accounting). */
-  get bodyBytes(): number {
-    return Math.max(this.head.contentLength, this.bodyReceived, 0);
-  }
-
   /**
    * Sends the request to a pool's upstream. `extraHeaders` are full header
    * lines added for this hop (e.g. "k-proxy-request: activator\r\n").
@@ -146,7 +140,6 @@ export class Exchange implements ConnectionUser, Deadlined {
     if (this.finished) return;
     this.attempts++;
     this.waiting = false;
-    this.pool = pool;
     const conn = pool.acquire();
     this.conn = conn;
     const h = this.head;

@@ -84,14 +84,6 @@ export class UpstreamPool {
     if (i >= 0) this.idle.splice(i, 1);
   }
 
-  get openConnections(): number {
-    return this.open.size;
-  }
-
-  get idleConnections(): number {
-    return this.idle.length;
-  }
-
   /** Closes idle connections now and busy ones when their exchange ends. */
   close(): void {
     this.closed = true;

@@ -85,11 +85,6 @@ export class ResponseParser {
     return this.state === State.Done && !this.extra;
   }
 
-  /** True when the response has begun (any byte after the head) or completed. */
-  get inBody(): boolean {
-    return this.state !== State.Head && this.state !== State.Done;
-  }
-
   /**
    * The connection closed; `clean` when by the peer's FIN, not a reset or an
    * error. Ends an until-close body on a clean close; says whether the
