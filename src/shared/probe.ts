@@ -1,6 +1,9 @@
 import net from 'node:net';
 import http from 'node:http';
 
+/** Sent with every HTTP probe, as kubelet sends kube-probe/…: an app can tell probes from requests. */
+export const PROBE_USER_AGENT = 'tidegate-probe';
+
 export interface ProbeSpec {
   /** "host:port" */
   readonly address: string;
@@ -35,7 +38,7 @@ export function probeOnce(spec: ProbeSpec): Promise<boolean> {
       socket.once('timeout', () => done(false));
       return;
     }
-    const req = http.get({ host, port, path: spec.path, headers: { ...spec.headers, connection: 'close' }, timeout: spec.timeoutMs, agent: false }, (res) => {
+    const req = http.get({ host, port, path: spec.path, headers: { 'user-agent': PROBE_USER_AGENT, ...spec.headers, connection: 'close' }, timeout: spec.timeoutMs, agent: false }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => {
