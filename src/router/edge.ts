@@ -132,6 +132,11 @@ export class Edge implements ExchangeOwner {
     for (const rt of this.revisions.values()) rt.throttler.setEdges(index, count);
   }
 
+  /** How many edges share the pods' capacity, as this edge last learned it. */
+  get edges(): number {
+    return this.edgeCount;
+  }
+
   revision(name: string): RevisionRuntime | undefined {
     return this.revisions.get(name);
   }

@@ -45,8 +45,7 @@ describe('two edges, one Redis', () => {
 
   it('both route to the shared pods, and together never exceed containerConcurrency at a pod', async () => {
     // Each edge must know there are two edges before it takes only its share.
-    await waitFor(async () => (await a.store.listPods('__edges__')).length === 2, 5000, 'both edges registered');
-    await delay(1200);
+    await waitFor(() => a.edge.edges === 2 && b.edge.edges === 2, 10_000, 'both edges to know there are two');
     const dispatcher = new Agent({ connections: 40 });
     try {
       const outcomes = await Promise.all(Array.from({ length: 40 }, (_, i) => hit((i % 2 ? a : b).port, `/?sleep=60&i=${i}`, { dispatcher })));
