@@ -1,7 +1,9 @@
 /**
- * Every error tidegate turns into a response or an exit, with a stable code.
- * Only the HTTP edges (router, queue-proxy) map these to statuses; the
- * `hop` is what the client sees in the X-Tidegate-Error header.
+ * Every error tidegate turns into a response or an exit, with a stable code:
+ * the one table of code → { status, hop }. Only the HTTP edges (router,
+ * queue-proxy) map these to statuses; the `hop` is what the client sees in
+ * the X-Tidegate-Error header. docs/operations.md ("Error codes") lists every
+ * row; test/shared/errors-documented.test.ts fails when the two drift.
  */
 export const ERRORS = {
   TG_ERR_NO_ROUTE: { status: 404, hop: 'router-no-route' },
@@ -12,7 +14,6 @@ export const ERRORS = {
   TG_ERR_UPSTREAM_REFUSED: { status: 502, hop: 'upstream-refused' },
   TG_ERR_UPSTREAM_RESET: { status: 502, hop: 'upstream-reset' },
   TG_ERR_UPSTREAM_PROTOCOL: { status: 502, hop: 'upstream-protocol' },
-  TG_ERR_NO_PODS: { status: 503, hop: 'router-no-pods' },
   TG_ERR_UPSTREAM_TIMEOUT: { status: 504, hop: 'upstream-timeout' },
   TG_ERR_BUFFER_FULL: { status: 503, hop: 'activator-buffer-full' },
   TG_ERR_BUFFER_TIMEOUT: { status: 504, hop: 'activator-timeout' },
@@ -25,7 +26,6 @@ export const ERRORS = {
   TG_ERR_QUEUE_FULL: { status: 503, hop: 'queue-proxy-queue-full' },
   TG_ERR_QUEUE_TIMEOUT: { status: 504, hop: 'queue-proxy-timeout' },
   TG_ERR_SHUTTING_DOWN: { status: 503, hop: 'edge-shutting-down' },
-  TG_ERR_CONFIG: { status: 500, hop: 'config' },
   TG_ERR_UWS_FALLBACK: { status: 500, hop: 'startup' },
   /** A listener could not bind its address and port: the process exits 1 before starting anything else. */
   TG_ERR_LISTEN: { status: 500, hop: 'startup' },
