@@ -14,6 +14,7 @@ import { silentLogger } from '../../src/shared/log.js';
 import { RedisStore } from '../../src/store/redis.js';
 import { startRedis, type RedisHandle } from '../support/redis-server.js';
 import { CLI } from '../support/cli.js';
+import { waitFor, waitForValue } from '../support/wait.js';
 
 const HELLO = path.resolve('examples/hello.js');
 let redis: RedisHandle;
@@ -38,16 +39,6 @@ function run(args: string[], env: Record<string, string | undefined> = {}) {
   return { child, out: () => out, exit };
 }
 
-async function until<T>(what: string, fn: () => Promise<T | null | false>, timeoutMs: number): Promise<T> {
-  const start = Date.now();
-  for (;;) {
-    const v = await fn();
-    if (v !== null && v !== false) return v;
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
 describe('tidegate autoscaler as a process', () => {
   it('exits 2 without Redis', async () => {
     const file = path.join(dir, 'none.yaml');
@@ -67,16 +58,17 @@ describe('tidegate autoscaler as a process', () => {
     const probe = new RedisStore({ url: redis.url, clock: realClock, logger: silentLogger });
     const p = run(['autoscaler', '--config', file, '--redis', redis.url]);
     try {
-      const first = await until('a status for app-1', () => probe.getStatus('app-1'), 10_000);
+      const first = await waitForValue(() => probe.getStatus('app-1'), (st) => st !== null, 10_000, 'a status for app-1');
       expect(first).toMatchObject({ desiredPods: 0, activatorInPath: true });
       expect(await probe.acquireLease('autoscaler', 'probe', 1000)).toBe(false);
 
       const pokedAt = Date.now();
       await probe.poke('app-1');
-      const decided = await until('desired 1', async () => ((await probe.getStatus('app-1'))?.desiredPods === 1 ? Date.now() : null), 5000);
+      await waitFor(async () => (await probe.getStatus('app-1'))?.desiredPods === 1, 5000, 'desired 1');
+      const decided = Date.now();
       // A tick comes every 2 s; a poke is decided at once.
       expect(decided - pokedAt).toBeLessThan(1500);
-      await until('a ready pod', async () => (await probe.listPods('app-1')).some((pod) => pod.ready), 10_000);
+      await waitFor(async () => (await probe.listPods('app-1')).some((pod) => pod.ready), 10_000, 'a ready pod');
 
       p.child.kill('SIGTERM');
       expect(await p.exit).toBe(0);

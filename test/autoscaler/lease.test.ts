@@ -10,6 +10,7 @@ import { silentLogger } from '../../src/shared/log.js';
 import { RedisStore } from '../../src/store/redis.js';
 import { startRedis, type RedisHandle } from '../support/redis-server.js';
 import { config, FakeEdge, RecordingActuator, type ScaleCall } from './world.js';
+import { waitFor } from '../support/wait.js';
 
 const REV = 'app-00001';
 const TICK_MS = 200; // lease ttl = 3 ticks = 600 ms
@@ -29,14 +30,6 @@ services:
 `;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until(what: string, cond: () => boolean, timeoutMs: number): Promise<number> {
-  const start = Date.now();
-  while (!cond()) {
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-  return Date.now() - start;
-}
 
 let redis: RedisHandle;
 const stores: RedisStore[] = [];
@@ -71,7 +64,7 @@ describe('autoscaler lease on real Redis', () => {
     const b = mk('b');
     try {
       a.runner.start();
-      await until('a to act', () => calls.length > 0, 5000);
+      await waitFor(() => calls.length > 0, 5000, 'a to act');
       b.runner.start();
       // Both running: only ever one leader, and only a acts.
       for (let i = 0; i < 15; i++) {
@@ -85,8 +78,8 @@ describe('autoscaler lease on real Redis', () => {
       // The leader's connection to Redis dies (its process keeps running).
       await a.s.close();
       const killedAt = Date.now();
-      const took = await until('b to take over', () => calls.some((c) => c.by === 'b'), 5000);
-      expect(took).toBeLessThan(3000);
+      await waitFor(() => calls.some((c) => c.by === 'b'), 5000, 'b to take over');
+      expect(Date.now() - killedAt).toBeLessThan(3000);
       const firstB = calls.find((c) => c.by === 'b');
       // a stopped acting before b began: no overlapping actuation.
       const lastA = Math.max(...calls.filter((c) => c.by === 'a').map((c) => c.at));
@@ -95,7 +88,7 @@ describe('autoscaler lease on real Redis', () => {
 
       // b keeps deciding: more load → more pods, and a never acts again.
       edge.load = 60;
-      await until('b to scale up to 6', () => b.runner.isLeader && calls.some((c) => c.by === 'b' && c.count === 6), 8000);
+      await waitFor(() => b.runner.isLeader && calls.some((c) => c.by === 'b' && c.count === 6), 8000, 'b to scale up to 6');
       expect(a.runner.isLeader).toBe(false);
       expect(calls.filter((c) => c.by === 'a' && c.at > killedAt)).toEqual([]);
     } finally {
@@ -116,13 +109,13 @@ describe('autoscaler lease on real Redis', () => {
     const b = mk('b');
     try {
       a.start();
-      await until('a to lead', () => a.isLeader && calls.length > 0, 5000);
+      await waitFor(() => a.isLeader && calls.length > 0, 5000, 'a to lead');
       b.start();
       await sleep(300);
       expect(b.isLeader).toBe(false);
       await a.stop();
       const stoppedAt = Date.now();
-      await until('b to lead', () => b.isLeader, 3000);
+      await waitFor(() => b.isLeader, 3000, 'b to lead');
       // With a 1 s tick the lease (3 s) would still be a's had it not been released.
       expect(Date.now() - stoppedAt).toBeLessThan(2000);
     } finally {

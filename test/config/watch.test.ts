@@ -6,6 +6,7 @@ import { loadConfigFile } from '../../src/config/load.js';
 import { watchConfig } from '../../src/config/watch.js';
 import type { Config, ConfigProblem } from '../../src/config/types.js';
 import { BASE, broken } from './fixtures.js';
+import { waitFor } from '../support/wait.js';
 
 let dir: string;
 let file: string;
@@ -36,14 +37,9 @@ async function save(text: string): Promise<void> {
 
 const settle = (ms = 400): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-async function until(check: () => boolean, ms = 3000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check() && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
-}
-
 test('a valid edit (saved by rename) → onConfig exactly once with the new config', async () => {
   await save(broken('percent: 90', 'percent: 80').replace('percent: 10', 'percent: 20'));
-  await until(() => configs.length > 0);
+  await waitFor(() => configs.length > 0, 3000, 'a new config');
   await settle();
   expect(configs).toHaveLength(1);
   expect(problemSets).toHaveLength(0);
@@ -62,7 +58,7 @@ test('an in-place write with several chunks is debounced into one reload', async
     await new Promise((r) => setTimeout(r, 5));
   }
   await handle.close();
-  await until(() => configs.length > 0);
+  await waitFor(() => configs.length > 0, 3000, 'a new config');
   await settle();
   expect(configs).toHaveLength(1);
   expect(configs[0]?.domain).toBe('example.org');
@@ -71,7 +67,7 @@ test('an in-place write with several chunks is debounced into one reload', async
 
 test('a broken edit → onProblems with line:col, and no config', async () => {
   await save(broken('timeoutSeconds: 300', 'timeoutSeconds: 900'));
-  await until(() => problemSets.length > 0);
+  await waitFor(() => problemSets.length > 0, 3000, 'reported problems');
   await settle();
   expect(configs).toHaveLength(0);
   expect(problemSets).toHaveLength(1);
@@ -90,10 +86,10 @@ test('rewriting the same content is not a change: no handler runs', async () => 
 
 test('broken, then fixed back to the original: problems, then the config again', async () => {
   await save('services: [');
-  await until(() => problemSets.length > 0);
+  await waitFor(() => problemSets.length > 0, 3000, 'reported problems');
   await settle(200);
   await save(BASE);
-  await until(() => configs.length > 0);
+  await waitFor(() => configs.length > 0, 3000, 'a new config');
   expect(problemSets).toHaveLength(1);
   expect(configs).toHaveLength(1);
 });
@@ -122,7 +118,7 @@ test('a Kubernetes ConfigMap update (the ..data symlink swapped) is seen', async
   await fs.writeFile(path.join(mount, '..2024_02', 'tidegate.yaml'), broken('domain: example.com', 'domain: example.net'));
   await fs.symlink('..2024_02', path.join(mount, '..data_tmp'));
   await fs.rename(path.join(mount, '..data_tmp'), path.join(mount, '..data'));
-  await until(() => configs.length > 0);
+  await waitFor(() => configs.length > 0, 3000, 'a new config');
   await settle();
   expect(configs.map((c) => c.domain)).toEqual(['example.net']);
   expect(problemSets).toHaveLength(0);
@@ -136,7 +132,7 @@ describe('the watcher starts from the text that was loaded', () => {
     // The edit lands before the watch exists: no file event will ever tell the watcher about it.
     await save(broken('domain: example.com', 'domain: example.org'));
     watcher = watchConfig(file, { onConfig: (c) => configs.push(c), onProblems: (p) => problemSets.push(p) }, { debounceMs: 50, loadedText: loaded.text });
-    await until(() => configs.length > 0);
+    await waitFor(() => configs.length > 0, 3000, 'a new config');
     await settle();
     expect(configs.map((c) => c.domain)).toEqual(['example.org']);
     expect(problemSets).toHaveLength(0);

@@ -11,6 +11,7 @@ import { startRedis, type RedisHandle } from '../support/redis-server.js';
 import { startUpstream, type Upstream } from '../support/upstream.js';
 import { freePort } from '../support/ports.js';
 import { CLI } from '../support/cli.js';
+import { waitForValue } from '../support/wait.js';
 
 // Knative keeps probing a pod for its whole life (kubelet → queue-proxy →
 // app): a hung app leaves rotation and comes back once it answers. The real
@@ -44,16 +45,6 @@ afterAll(async () => {
   await agent.close();
 });
 
-async function until<T>(fn: () => Promise<T>, ok: (v: T) => boolean, ms: number, what: string): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (ok(v)) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 const status = (url: string, headers: Record<string, string> = {}) =>
   request(url, { dispatcher: agent, headers, headersTimeout: 5000 }).then(
     async (r) => ({ status: r.statusCode, body: await r.body.text() }),
@@ -76,17 +67,17 @@ describe('queue-proxy readiness after the first pass', () => {
     const readyInStore = () => store.listPods('rev-h').then((ps) => ps.some((p) => p.ready));
     const probe = () => status(`http://127.0.0.1:${port}/`, { 'k-network-probe': 'queue' });
     try {
-      await until(readyInStore, (r) => r, 10_000, 'registered ready');
+      await waitForValue(readyInStore, (r) => r, 10_000, 'registered ready');
       expect(await probe()).toEqual({ status: 200, body: 'queue' });
       expect(await status(`http://127.0.0.1:${port}/`)).toEqual({ status: 200, body: 'app\n' });
 
       hung = true;
-      await until(readyInStore, (r) => !r, 15_000, 'out of rotation in the store');
+      await waitForValue(readyInStore, (r) => !r, 15_000, 'out of rotation in the store');
       expect(await status(`http://127.0.0.1:${adminPort}/readyz`)).toEqual({ status: 503, body: 'not ready' });
       expect((await probe()).status).toBe(503);
 
       hung = false;
-      await until(readyInStore, (r) => r, 15_000, 'back in rotation');
+      await waitForValue(readyInStore, (r) => r, 15_000, 'back in rotation');
       expect(await status(`http://127.0.0.1:${adminPort}/readyz`)).toEqual({ status: 200, body: 'ready' });
       expect(await probe()).toEqual({ status: 200, body: 'queue' });
       expect(await status(`http://127.0.0.1:${port}/`)).toEqual({ status: 200, body: 'app\n' });

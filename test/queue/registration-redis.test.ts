@@ -10,6 +10,7 @@ import { startRedis, type RedisHandle } from '../support/redis-server.js';
 import { startUpstream, type Upstream } from '../support/upstream.js';
 import { freePort } from '../support/ports.js';
 import { CLI } from '../support/cli.js';
+import { waitForValue } from '../support/wait.js';
 
 // The real binary against a real redis-server: what an edge or autoscaler
 // sharing that Redis sees of a queue-proxy.
@@ -31,16 +32,6 @@ afterAll(async () => {
   await agent.close();
 });
 
-async function until<T>(fn: () => Promise<T>, ok: (v: T) => boolean, ms: number, what: string): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (ok(v)) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 describe('queue-proxy registration in a Redis store', () => {
   it('registers ready with its advertised address, reports per-second stats (proxied apart), and leaves on SIGTERM', async () => {
     const port = await freePort();
@@ -51,13 +42,13 @@ describe('queue-proxy registration in a Redis store', () => {
     );
     const exit = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
     try {
-      const pods = await until(() => store.listPods('rev-r'), (ps) => ps.some((p) => p.ready), 10_000, 'pod registered ready');
+      const pods = await waitForValue(() => store.listPods('rev-r'), (ps) => ps.some((p) => p.ready), 10_000, 'pod registered ready');
       expect(pods).toEqual([{ id: 'pod-r', revision: 'rev-r', address: `127.0.0.1:${port}`, ready: true, queueProxy: true }]);
 
       const since = Date.now();
       const hit = (headers: Record<string, string>) => request(`http://127.0.0.1:${port}/?sleep=400`, { dispatcher: agent, headers }).then((r) => r.body.text());
       await Promise.all([hit({}), hit({}), hit({ 'k-proxy-request': 'activator' })]);
-      const stats = await until(
+      const stats = await waitForValue(
         () => store.readStats('rev-r', since),
         (ss) => ss.reduce((n, s) => n + s.requests, 0) >= 2.5,
         5000,
@@ -89,13 +80,13 @@ describe('queue-proxy registration in a Redis store', () => {
     });
     const exit = new Promise((r) => child.on('exit', r));
     try {
-      const pods = await until(() => store.listPods('rev-k'), (ps) => ps.some((p) => p.ready), 10_000, 'pod registered ready');
+      const pods = await waitForValue(() => store.listPods('rev-k'), (ps) => ps.some((p) => p.ready), 10_000, 'pod registered ready');
       expect(pods[0]!.id).toMatch(/^rev-k-[0-9a-f]{6}$/);
       expect(pods[0]!.address).toBe(`127.0.0.1:${port}`);
     } finally {
       child.kill('SIGKILL');
     }
     await exit;
-    await until(() => store.listPods('rev-k'), (ps) => ps.length === 0, 6000, 'pod gone after its TTL');
+    await waitForValue(() => store.listPods('rev-k'), (ps) => ps.length === 0, 6000, 'pod gone after its TTL');
   });
 });

@@ -4,6 +4,7 @@ import { startQueueProxy } from '../../src/queue/sidecar.js';
 import { silentLogger } from '../../src/shared/log.js';
 import { FakeClock } from '../support/fake-clock.js';
 import { startUpstream, type Upstream } from '../support/upstream.js';
+import { waitFor } from '../support/wait.js';
 
 // A scripted clock drives the request deadlines, so "all three expire in one sweep" is exact.
 const agent = new Agent({ connections: 20 });
@@ -16,14 +17,6 @@ afterAll(async () => {
   await app?.close();
   await agent.close();
 });
-
-async function until(check: () => boolean, what: string): Promise<void> {
-  const end = Date.now() + 3000;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 describe('queue-proxy request deadline (fake clock)', () => {
   it('requests still queued at their deadline get 504 queue-proxy-timeout and never reach the app', async () => {
@@ -43,15 +36,15 @@ describe('queue-proxy request deadline (fake clock)', () => {
       processMetrics: false,
       clock,
     });
-    await until(() => qp.ready(), 'ready');
+    await waitFor(() => qp.ready(), 3000, 'ready');
     const seenBefore = app.seen.length;
     const send = (path: string) =>
       request(`http://127.0.0.1:${qp.port}${path}`, { dispatcher: agent }).then(async (r) => ({ status: r.statusCode, error: r.headers['x-tidegate-error'], body: await r.body.text() }));
     const a = send('/?sleep=3000&n=a');
-    await until(() => app.seen.length === seenBefore + 1, 'A at the app');
+    await waitFor(() => app.seen.length === seenBefore + 1, 3000, 'A at the app');
     const b = send('/?sleep=1&n=b');
     const c = send('/?sleep=1&n=c');
-    await until(() => qp.active() === 3, 'B and C queued');
+    await waitFor(() => qp.active() === 3, 3000, 'B and C queued');
     clock.advance(999);
     await new Promise((r) => setTimeout(r, 50));
     expect(qp.active()).toBe(3);

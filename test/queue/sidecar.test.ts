@@ -7,6 +7,7 @@ import type { PodRegistry } from '../../src/queue/registration.js';
 import { silentLogger } from '../../src/shared/log.js';
 import { startUpstream, type Upstream } from '../support/upstream.js';
 import { freePort } from '../support/ports.js';
+import { waitFor } from '../support/wait.js';
 
 // Plenty of connections so the client never limits concurrency itself.
 const agent = new Agent({ connections: 100, keepAliveTimeout: 2000 });
@@ -62,15 +63,6 @@ async function get(qp: QueueProxyHandle, path: string, headers: Record<string, s
 async function adminGet(qp: QueueProxyHandle, path: string): Promise<{ status: number; body: string }> {
   const r = await request(`http://127.0.0.1:${qp.adminPort}${path}`, { dispatcher: agent });
   return { status: r.statusCode, body: await r.body.text() };
-}
-
-/** Polls `check` every 20 ms until it holds or `ms` passes. */
-async function waitFor(check: () => boolean, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 const probe = (qp: QueueProxyHandle) => get(qp, '/', { 'k-network-probe': 'queue' });

@@ -13,17 +13,10 @@ import type { PodRecord, StoreEvent } from '../../src/store/store.js';
 import { StoreView } from '../../src/store/view.js';
 import { startRedis, type RedisHandle } from '../support/redis-server.js';
 import { startCutProxy } from './cut-proxy.js';
+import { waitFor } from '../support/wait.js';
 
 const pod = (id: string): PodRecord => ({ id, revision: 'a', address: `10.0.0.1:${id.length}`, ready: true });
 const ids = (pods: readonly PodRecord[]) => pods.map((p) => p.id);
-
-async function waitFor(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const start = performance.now();
-  while (!check()) {
-    if (performance.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -55,14 +48,14 @@ describe('Redis store when Redis fails', () => {
     const log = recordingLogger();
     const a = store(redis.url, log.logger);
     const b = store();
-    await waitFor(() => a.connected && b.connected, 'both stores connected');
+    await waitFor(() => a.connected && b.connected, 5000, 'both stores connected');
     const events: StoreEvent[] = [];
     a.subscribe((e) => events.push(e));
     const heardByB: StoreEvent[] = [];
     b.subscribe((e) => heardByB.push(e));
 
     await redis.kill();
-    await waitFor(() => events.some((e) => e.type === 'connection'), 'connection down event');
+    await waitFor(() => events.some((e) => e.type === 'connection'), 5000, 'connection down event');
     for (const attempt of [() => a.listPods('a'), () => a.registerPod(pod('a-1'), 1000), () => a.poke('a'), () => a.acquireLease('l', 'x', 1000)]) {
       const start = performance.now();
       const err = await attempt().then(
@@ -78,13 +71,13 @@ describe('Redis store when Redis fails', () => {
     expect(a.connected).toBe(false);
 
     await redis.restart();
-    await waitFor(() => a.connected && b.connected, 'both stores reconnected');
+    await waitFor(() => a.connected && b.connected, 5000, 'both stores reconnected');
     expect(events).toEqual([
       { type: 'connection', up: false },
       { type: 'connection', up: true },
     ]);
     await a.poke('after-restart');
-    await waitFor(() => heardByB.some((e) => e.type === 'poke' && e.revision === 'after-restart'), 'poke over pub/sub after restart');
+    await waitFor(() => heardByB.some((e) => e.type === 'poke' && e.revision === 'after-restart'), 5000, 'poke over pub/sub after restart');
     await a.registerPod(pod('a-1'), 10_000);
     expect(ids(await b.listPods('a'))).toEqual(['a-1']);
 
@@ -105,31 +98,31 @@ describe('Redis store when Redis fails', () => {
     await view.start(); // does not throw
     expect(view.connected).toBe(false);
     await redis.restart();
-    await waitFor(() => a.connected, 'store connected after Redis appeared');
+    await waitFor(() => a.connected, 5000, 'store connected after Redis appeared');
     expect(events).toEqual([{ type: 'connection', up: true }]);
-    await waitFor(() => view.connected, 'view resynced on connection up');
+    await waitFor(() => view.connected, 5000, 'view resynced on connection up');
   });
 
   it('a StoreView keeps its last pods while Redis is down and follows the store again after the restart', async () => {
     const writer = store();
     const viewStore = store();
-    await waitFor(() => writer.connected && viewStore.connected, 'stores connected');
+    await waitFor(() => writer.connected && viewStore.connected, 5000, 'stores connected');
     const view = new StoreView({ store: viewStore, clock: realClock, logger: silentLogger, resyncMs: 60_000 });
     closers.push(() => view.stop());
     await view.start();
     await writer.registerPod(pod('a-1'), 30_000);
-    await waitFor(() => ids(view.pods('a')).join() === 'a-1', 'view sees a-1');
+    await waitFor(() => ids(view.pods('a')).join() === 'a-1', 5000, 'view sees a-1');
 
     await redis.kill();
-    await waitFor(() => !view.connected, 'view notices the outage');
+    await waitFor(() => !view.connected, 5000, 'view notices the outage');
     await sleep(300);
     expect(ids(view.pods('a'))).toEqual(['a-1']); // fail static
 
     await redis.restart(); // empty: pods come back by their heartbeats
-    await waitFor(() => writer.connected, 'writer reconnected');
+    await waitFor(() => writer.connected, 5000, 'writer reconnected');
     await writer.registerPod(pod('a-1'), 30_000);
     await writer.registerPod(pod('a-2'), 30_000);
-    await waitFor(() => ids(view.pods('a')).join() === 'a-1,a-2', 'view sees the pods registered after the restart');
+    await waitFor(() => ids(view.pods('a')).join() === 'a-1,a-2', 5000, 'view sees the pods registered after the restart');
     expect(view.connected).toBe(true);
   });
 
@@ -138,16 +131,16 @@ describe('Redis store when Redis fails', () => {
     closers.push(() => proxy.close());
     const writer = store();
     const viewStore = store(`redis://127.0.0.1:${proxy.port}`);
-    await waitFor(() => writer.connected && viewStore.connected, 'stores connected');
+    await waitFor(() => writer.connected && viewStore.connected, 5000, 'stores connected');
     // A long period: only the reconnect can explain a prompt catch-up.
     const view = new StoreView({ store: viewStore, clock: realClock, logger: silentLogger, resyncMs: 60_000 });
     closers.push(() => view.stop());
     await view.start();
     await writer.registerPod(pod('a-1'), 30_000);
-    await waitFor(() => ids(view.pods('a')).join() === 'a-1', 'view sees a-1');
+    await waitFor(() => ids(view.pods('a')).join() === 'a-1', 5000, 'view sees a-1');
 
     proxy.cut();
-    await waitFor(() => !view.connected, 'view notices the outage');
+    await waitFor(() => !view.connected, 5000, 'view notices the outage');
     // Published while the view's subscriber is gone: it never hears these.
     await writer.registerPod(pod('a-2'), 30_000);
     await writer.removePod('a', 'a-1');
@@ -165,7 +158,7 @@ describe('Redis store when Redis fails', () => {
     expect(view.status('a')).toBeNull();
 
     proxy.restore();
-    await waitFor(() => ids(view.pods('a')).join() === 'a-2', 'view catches up after reconnecting');
+    await waitFor(() => ids(view.pods('a')).join() === 'a-2', 5000, 'view catches up after reconnecting');
     expect(view.status('a')?.desiredPods).toBe(1);
   });
 });

@@ -6,6 +6,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { PodRecord, PodStat, RevisionStatus, Store, StoreEvent } from '../../src/store/store.js';
 import type { FakeClock } from '../support/fake-clock.js';
+import { waitFor } from '../support/wait.js';
 
 export interface ContractSubject {
   store: Store;
@@ -44,14 +45,6 @@ function status(desiredPods: number, time: number): RevisionStatus {
 }
 
 const ids = (pods: PodRecord[]) => pods.map((p) => p.id).sort();
-
-async function waitFor(check: () => boolean, what: string, timeoutMs = 3000): Promise<void> {
-  const start = performance.now();
-  while (!check()) {
-    if (performance.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 export function storeContract(name: string, make: () => Promise<ContractSubject>): void {
   describe(`Store contract: ${name}`, () => {
@@ -125,17 +118,17 @@ export function storeContract(name: string, make: () => Promise<ContractSubject>
     describe('notifications', () => {
       it('pod registration and removal reach another subscriber', async () => {
         await store.registerPod(pod('a-1', 'a'), 10_000);
-        await waitFor(() => heard.some((e) => e.type === 'pods' && e.revision === 'a'), 'pods event after register');
+        await waitFor(() => heard.some((e) => e.type === 'pods' && e.revision === 'a'), 3000, 'pods event after register');
         heard.length = 0;
         await store.removePod('a', 'a-1');
-        await waitFor(() => heard.some((e) => e.type === 'pods' && e.revision === 'a'), 'pods event after remove');
+        await waitFor(() => heard.some((e) => e.type === 'pods' && e.revision === 'a'), 3000, 'pods event after remove');
       });
 
       it('status changes and pokes reach another subscriber, naming the revision', async () => {
         await store.setStatus('b', status(3, now()));
         await store.poke('c');
-        await waitFor(() => heard.some((e) => e.type === 'poke'), 'poke event');
-        await waitFor(() => heard.some((e) => e.type === 'status'), 'status event');
+        await waitFor(() => heard.some((e) => e.type === 'poke'), 3000, 'poke event');
+        await waitFor(() => heard.some((e) => e.type === 'status'), 3000, 'status event');
         expect(heard.filter((e) => e.type !== 'connection')).toEqual(
           expect.arrayContaining([
             { type: 'status', revision: 'b' },
@@ -156,7 +149,7 @@ export function storeContract(name: string, make: () => Promise<ContractSubject>
         const done = store.poke('a');
         inside = false;
         await done;
-        await waitFor(() => ran, 'poke event to the poking store itself');
+        await waitFor(() => ran, 3000, 'poke event to the poking store itself');
         off();
         expect(ranInside).toBe(false);
       });
@@ -166,7 +159,7 @@ export function storeContract(name: string, make: () => Promise<ContractSubject>
         const late: StoreEvent[] = [];
         const off = s.peer.subscribe((e) => late.push(e));
         await store.poke('a');
-        await waitFor(() => late.length > 0, 'poke to the remaining listener');
+        await waitFor(() => late.length > 0, 3000, 'poke to the remaining listener');
         off();
         expect(heard).toEqual([]);
       });

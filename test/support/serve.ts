@@ -42,15 +42,9 @@ export async function startEdge(yaml: string, opts: Partial<ServeOptions> = {}):
   return edge;
 }
 
-/** Polls `check` every 20 ms until it returns true or `ms` passes. */
-export async function waitFor(check: () => boolean | Promise<boolean>, ms = 5000, what = 'condition'): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-}
+import { waitFor } from './wait.js';
+
+export { waitFor };
 
 /** The admin server's /metrics text. */
 export async function getMetrics(adminPort: number): Promise<string> {

@@ -28,14 +28,8 @@ export function localRevision(over: Partial<RevisionSpec> = {}): RevisionSpec {
   };
 }
 
-/** Resolves when cond() holds, polling every 10 ms; rejects after timeoutMs. */
-export async function until(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+/** The actuator tests call it `until`. */
+export { waitFor as until } from '../../support/wait.js';
 
 /** True while the process exists and is not a zombie. */
 export function alive(pid: number): boolean {
