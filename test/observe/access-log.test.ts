@@ -37,7 +37,9 @@ beforeAll(async () => {
   resetter = await startResetter(1);
   // A pod whose queue-proxy is full answers with tidegate's error header itself.
   full = await startUpstream('full', (_req, res) => {
-    res.writeHead(503, { 'x-tidegate-error': 'queue-proxy-queue-full', 'content-type': 'text/plain' });
+    // ?evil: a header value a broken or hostile pod might send, quotes and backslashes in it.
+    const evil = (_req.url ?? '').includes('evil');
+    res.writeHead(503, { 'x-tidegate-error': evil ? 'a"b\\c\u00e9' : 'queue-proxy-queue-full', 'content-type': 'text/plain' });
     res.end('queue full\n');
   });
   edge = await startEdge(
@@ -149,6 +151,13 @@ describe('access log', () => {
     expect([r.status, r.headers['x-tidegate-error']]).toEqual([503, 'queue-proxy-queue-full']);
     const l = await lineFor((x) => x['path'] === '/full', 'the 503 line');
     expect(l).toMatchObject({ status: 503, error: 'queue-proxy-queue-full', revision: 'full-00001', bytes_out: 11 });
+  });
+
+  it('keeps a line valid JSON whatever a pod puts in X-Tidegate-Error, and a client in the path', async () => {
+    const r = await rawRequest(edge.port, 'GET /"q\\?evil HTTP/1.1\r\nHost: full.example.com\r\n\r\n');
+    expect(r.status).toBe(503);
+    const l = await lineFor((x) => typeof x['path'] === 'string' && (x['path'] as string).startsWith('/"q'), 'the hostile line');
+    expect(l).toMatchObject({ path: '/"q\\?evil', status: 503, error: 'a"b\\c\u00e9' });
   });
 
   it('counts retries', async () => {
