@@ -1,11 +1,12 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { StatsScraper, parseStats, type ScrapeTarget } from '../../src/actuators/stats-scraper.js';
-import { startQueueProxy, type QueueProxyHandle } from '../../src/queue/sidecar.js';
+import type { QueueProxyHandle } from '../../src/queue/sidecar.js';
 import { realClock } from '../../src/shared/clock.js';
 import { silentLogger } from '../../src/shared/log.js';
 import type { PodStat } from '../../src/store/store.js';
 import { startUpstream, type Upstream } from '../support/upstream.js';
 import { freePort } from '../support/ports.js';
+import { startTestQueueProxy } from '../support/queue-proxy.js';
 
 // Issue 9, finding 10 (the scraping half): without Redis, the local actuator
 // takes each queue-proxy's per-period stats from its admin port into the
@@ -33,7 +34,7 @@ function recorder(): { written: PodStat[]; store: { reportStats(s: readonly PodS
 }
 
 async function sidecar(podId: string): Promise<QueueProxyHandle> {
-  qp = await startQueueProxy({ revision: 'rev-1', upstream: app.address, port: 0, host: '127.0.0.1', adminPort: 0, containerConcurrency: 0, readinessPath: null, timeoutSeconds: 30, podId, store: null, logger: silentLogger, processMetrics: false, periodMs: 100 });
+  qp = await startTestQueueProxy(app.address, { podId, periodMs: 100 });
   return qp;
 }
 

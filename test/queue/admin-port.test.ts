@@ -1,9 +1,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Agent, request } from 'undici';
-import { startQueueProxy, type QueueProxyHandle, type QueueProxyOptions } from '../../src/queue/sidecar.js';
-import { silentLogger } from '../../src/shared/log.js';
+import type { QueueProxyHandle, QueueProxyOptions } from '../../src/queue/sidecar.js';
 import { startUpstream, type Upstream } from '../support/upstream.js';
 import { connects } from '../support/listen-address.js';
+import { startTestQueueProxy } from '../support/queue-proxy.js';
 
 // Issue 9, finding 6: the queue-proxy's own endpoints were answered on its
 // data port, so anyone who could reach the edge could read every pod's
@@ -25,21 +25,7 @@ afterAll(async () => {
 });
 
 async function start(opts: Partial<QueueProxyOptions> = {}): Promise<QueueProxyHandle> {
-  const qp = await startQueueProxy({
-    revision: 'rev-1',
-    upstream: app.address,
-    port: 0,
-    host: '127.0.0.1',
-    adminPort: 0,
-    containerConcurrency: 0,
-    readinessPath: null,
-    timeoutSeconds: 30,
-    podId: 'pod-a',
-    store: null,
-    logger: silentLogger,
-    processMetrics: false,
-    ...opts,
-  });
+  const qp = await startTestQueueProxy(app.address, opts);
   running.push(qp);
   return qp;
 }

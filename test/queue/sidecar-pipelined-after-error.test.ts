@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startQueueProxy, type QueueProxyHandle } from '../../src/queue/sidecar.js';
-import { silentLogger } from '../../src/shared/log.js';
+import type { QueueProxyHandle } from '../../src/queue/sidecar.js';
 import { startUpstream, type Upstream } from '../support/upstream.js';
 import { rawRequest } from '../support/raw-http.js';
 import { waitFor } from '../support/serve.js';
+import { startTestQueueProxy } from '../support/queue-proxy.js';
 
 // Issue 9, finding 2, at the queue-proxy: it refuses requests with the same
 // code as the edge, so a request pipelined behind a refusal must not reach
@@ -14,20 +14,7 @@ let qp: QueueProxyHandle;
 
 beforeAll(async () => {
   app = await startUpstream('app');
-  qp = await startQueueProxy({
-    revision: 'rev-1',
-    upstream: app.address,
-    port: 0,
-    host: '127.0.0.1',
-    adminPort: 0,
-    containerConcurrency: 0,
-    readinessPath: null,
-    timeoutSeconds: 30,
-    podId: 'pod-p',
-    store: null,
-    logger: silentLogger,
-    processMetrics: false,
-  });
+  qp = await startTestQueueProxy(app.address, { podId: 'pod-p' });
   await waitFor(() => qp.ready(), 5000, 'queue-proxy ready');
 });
 

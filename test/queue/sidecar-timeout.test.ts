@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Agent, request } from 'undici';
-import { startQueueProxy } from '../../src/queue/sidecar.js';
-import { silentLogger } from '../../src/shared/log.js';
 import { FakeClock } from '../support/fake-clock.js';
 import { startUpstream, type Upstream } from '../support/upstream.js';
 import { waitFor } from '../support/wait.js';
+import { startTestQueueProxy } from '../support/queue-proxy.js';
 
 // A scripted clock drives the request deadlines, so "all three expire in one sweep" is exact.
 const agent = new Agent({ connections: 20 });
@@ -21,21 +20,7 @@ afterAll(async () => {
 describe('queue-proxy request deadline (fake clock)', () => {
   it('requests still queued at their deadline get 504 queue-proxy-timeout and never reach the app', async () => {
     const clock = new FakeClock();
-    const qp = await startQueueProxy({
-      revision: 'rev-t',
-      upstream: app.address,
-      port: 0,
-      host: '127.0.0.1',
-      adminPort: 0,
-      containerConcurrency: 1,
-      readinessPath: null,
-      timeoutSeconds: 1,
-      podId: 'pod-t',
-      store: null,
-      logger: silentLogger,
-      processMetrics: false,
-      clock,
-    });
+    const qp = await startTestQueueProxy(app.address, { revision: 'rev-t', containerConcurrency: 1, timeoutSeconds: 1, podId: 'pod-t', clock });
     await waitFor(() => qp.ready(), 3000, 'ready');
     const seenBefore = app.seen.length;
     const send = (path: string) =>

@@ -1,13 +1,13 @@
 import http from 'node:http';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Agent, request } from 'undici';
-import { startQueueProxy, type QueueProxyHandle, type QueueProxyOptions } from '../../src/queue/sidecar.js';
+import type { QueueProxyHandle, QueueProxyOptions } from '../../src/queue/sidecar.js';
 import type { PodRecord, PodStat } from '../../src/store/store.js';
 import type { PodRegistry } from '../../src/queue/registration.js';
-import { silentLogger } from '../../src/shared/log.js';
 import { startUpstream, type Upstream } from '../support/upstream.js';
 import { freePort } from '../support/ports.js';
 import { waitFor } from '../support/wait.js';
+import { startTestQueueProxy } from '../support/queue-proxy.js';
 
 // Plenty of connections so the client never limits concurrency itself.
 const agent = new Agent({ connections: 100, keepAliveTimeout: 2000 });
@@ -26,21 +26,7 @@ afterAll(async () => {
 });
 
 async function start(opts: Partial<QueueProxyOptions> = {}): Promise<QueueProxyHandle> {
-  const qp = await startQueueProxy({
-    revision: 'rev-1',
-    upstream: app.address,
-    port: 0,
-    host: '127.0.0.1',
-    adminPort: 0,
-    containerConcurrency: 2,
-    readinessPath: null,
-    timeoutSeconds: 30,
-    podId: 'pod-a',
-    store: null,
-    logger: silentLogger,
-    processMetrics: false,
-    ...opts,
-  });
+  const qp = await startTestQueueProxy(app.address, { containerConcurrency: 2, ...opts });
   running.push(qp);
   return qp;
 }
@@ -207,22 +193,7 @@ describe('queue-proxy sidecar (in process, real sockets)', () => {
       reportStats: (s) => (stats.push(...s), Promise.resolve()),
       removePod: (rev, id) => (removed.push(`${rev}/${id}`), Promise.resolve()),
     };
-    const qp = await startQueueProxy({
-      revision: 'rev-1',
-      upstream: app.address,
-      port: 0,
-      host: '127.0.0.1',
-      adminPort: 0,
-      containerConcurrency: 0,
-      readinessPath: null,
-      timeoutSeconds: 30,
-      podId: 'pod-s',
-      store,
-      logger: silentLogger,
-      processMetrics: false,
-      periodMs: 250,
-      ttlMs: 1000,
-    });
+    const qp = await startTestQueueProxy(app.address, { podId: 'pod-s', store, periodMs: 250, ttlMs: 1000 });
     expect(pods[0]).toEqual({ pod: { id: 'pod-s', revision: 'rev-1', address: `127.0.0.1:${qp.port}`, ready: false, queueProxy: true }, ttl: 1000 });
     await whenReady(qp);
     await waitFor(() => pods.some((p) => p.pod.ready), 2000, 'registered ready');

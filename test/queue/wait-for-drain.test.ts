@@ -1,11 +1,10 @@
 import fs from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Agent, request } from 'undici';
-import { startQueueProxy } from '../../src/queue/sidecar.js';
-import { silentLogger } from '../../src/shared/log.js';
 import { startUpstream, type Upstream } from '../support/upstream.js';
 import { freePort } from '../support/ports.js';
 import { CLI, runCli as run } from '../support/cli.js';
+import { startTestQueueProxy } from '../support/queue-proxy.js';
 
 // Knative's drain (queue sharedmain + network Drainer): after SIGTERM the
 // probes fail at once, requests are served on until the drain period passes
@@ -64,21 +63,7 @@ describe('GET /wait-for-drain (the preStop hook)', () => {
   });
 
   it('with no SIGTERM to follow (the app container restarting alone) it answers after about a second and the pod stays ready', async () => {
-    const qp = await startQueueProxy({
-      revision: 'rev-x',
-      upstream: app.address,
-      port: 0,
-      host: '127.0.0.1',
-      adminPort: 0,
-      containerConcurrency: 0,
-      readinessPath: null,
-      timeoutSeconds: 10,
-      drainSeconds: 1,
-      podId: 'pod-x',
-      store: null,
-      logger: silentLogger,
-      processMetrics: false,
-    });
+    const qp = await startTestQueueProxy(app.address, { revision: 'rev-x', timeoutSeconds: 10, drainSeconds: 1, podId: 'pod-x' });
     try {
       await probeUntil(qp.port, 200, 5000);
       const t0 = Date.now();

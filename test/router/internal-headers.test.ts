@@ -2,11 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { startUpstream, type Upstream } from '../support/upstream.js';
 import { startEdge, waitFor, type TestEdge } from '../support/serve.js';
-import { startQueueProxy, type QueueProxyHandle } from '../../src/queue/sidecar.js';
+import type { QueueProxyHandle } from '../../src/queue/sidecar.js';
 import type { PodRegistry } from '../../src/queue/registration.js';
 import type { PodStat } from '../../src/store/store.js';
 import { INTERNAL_HEADERS } from '../../src/upstream/hop-by-hop.js';
-import { silentLogger } from '../../src/shared/log.js';
+import { startTestQueueProxy } from '../support/queue-proxy.js';
 
 // Issue 9, finding 6 (the edge's half): headers tidegate's parts send each
 // other were taken from clients as they came. `K-Proxy-Request: activator`
@@ -29,21 +29,7 @@ beforeAll(async () => {
     reportStats: (s) => (stats.push(...s), Promise.resolve()),
     removePod: () => Promise.resolve(),
   };
-  qp = await startQueueProxy({
-    revision: 'app-1',
-    upstream: app.address,
-    port: 0,
-    host: '127.0.0.1',
-    adminPort: 0,
-    containerConcurrency: 0,
-    readinessPath: null,
-    timeoutSeconds: 30,
-    podId: 'pod-q',
-    store,
-    logger: silentLogger,
-    processMetrics: false,
-    periodMs: 100,
-  });
+  qp = await startTestQueueProxy(app.address, { revision: 'app-1', podId: 'pod-q', store, periodMs: 100 });
   // containerConcurrency 1 at the edge: a second request at once waits in its activator buffer.
   edge = await startEdge(`
 domain: example.com

@@ -3,8 +3,8 @@ import { startUpstream, type Upstream } from '../support/upstream.js';
 import { startByteRecorder, type ByteRecorder } from '../support/byte-recorder.js';
 import { startEdge, waitFor, type TestEdge } from '../support/serve.js';
 import { rawRequest } from '../support/raw-http.js';
-import { startQueueProxy, type QueueProxyHandle } from '../../src/queue/sidecar.js';
-import { silentLogger } from '../../src/shared/log.js';
+import type { QueueProxyHandle } from '../../src/queue/sidecar.js';
+import { startTestQueueProxy } from '../support/queue-proxy.js';
 
 // Issue 9, finding 1: a Connection header could name Content-Length (or Host),
 // and the edge dropped that header but still streamed the body, so the pod
@@ -32,20 +32,7 @@ services:
       - revisionName: app-1
         percent: 100
 `);
-  qp = await startQueueProxy({
-    revision: 'rev-1',
-    upstream: rec.address,
-    port: 0,
-    host: '127.0.0.1',
-    adminPort: 0,
-    containerConcurrency: 0,
-    readinessPath: null,
-    timeoutSeconds: 30,
-    podId: 'pod-a',
-    store: null,
-    logger: silentLogger,
-    processMetrics: false,
-  });
+  qp = await startTestQueueProxy(rec.address);
   await waitFor(() => edge.edge.revision('app-1')?.readyPods === 1 && qp.ready(), 5000, 'edge pod and queue-proxy ready');
 });
 
