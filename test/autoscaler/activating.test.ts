@@ -4,22 +4,14 @@
  * a fake clock: MemoryStore, a recording actuator, a fake edge reporting
  * every ready pod each second. Minutes of scaling run in milliseconds.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AutoscalerRunner } from '../../src/autoscaler/runner.js';
 import { MemoryStore } from '../../src/store/memory.js';
 import { silentLogger } from '../../src/shared/log.js';
 import { FakeClock } from '../support/fake-clock.js';
-import { config, FakeEdge, RecordingActuator, type ScaleCall } from './world.js';
+import { config, FakeEdge, flush, RecordingActuator, stopAfterEach, type ScaleCall } from './world.js';
 
-const flush = async () => {
-  for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
-};
-
-let cleanup: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const c of cleanup) await c();
-  cleanup = [];
-});
+const cleanup = stopAfterEach();
 
 /** Two revisions: `live` takes all traffic, `staged` none. */
 function world(opts: { annotations?: string; autoscaler?: string; podStartMs: number }) {
@@ -43,7 +35,7 @@ ${opts.autoscaler ?? ''}services:
   const cfg = config(yaml);
   const runner = new AutoscalerRunner({ store, actuator, clock, logger: silentLogger, config: () => cfg, holder: 'a', lease: false });
   const edges = [new FakeEdge(store, clock, 'live'), new FakeEdge(store, clock, 'staged')];
-  cleanup.push(async () => {
+  cleanup(async () => {
     for (const e of edges) e.stop();
     await runner.stop();
     await actuator.close();

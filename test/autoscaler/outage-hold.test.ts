@@ -6,14 +6,14 @@
  * The whole loop on a fake clock (MemoryStore behind a switch, the runner,
  * a recording actuator, a fake edge): minutes run in milliseconds.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AutoscalerRunner } from '../../src/autoscaler/runner.js';
 import { MemoryStore } from '../../src/store/memory.js';
 import type { Store } from '../../src/store/store.js';
 import { TidegateError } from '../../src/shared/errors.js';
 import { silentLogger } from '../../src/shared/log.js';
 import { FakeClock } from '../support/fake-clock.js';
-import { config, FakeEdge, RecordingActuator, type ScaleCall } from './world.js';
+import { config, FakeEdge, RecordingActuator, stopAfterEach, type ScaleCall } from './world.js';
 
 const REV = 'app-00001';
 const YAML = `autoscaler:
@@ -69,11 +69,7 @@ class SwitchedStore {
   }
 }
 
-let cleanup: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const c of cleanup) await c();
-  cleanup = [];
-});
+const cleanup = stopAfterEach();
 
 function world(lease: boolean) {
   const clock = new FakeClock();
@@ -84,7 +80,7 @@ function world(lease: boolean) {
   const cfg = config(YAML);
   const runner = new AutoscalerRunner({ store, actuator, clock, logger: silentLogger, config: () => cfg, holder: 'a', lease });
   const edge = new FakeEdge(store, clock, REV);
-  cleanup.push(async () => {
+  cleanup(async () => {
     edge.stop();
     switched.down = false;
     await runner.stop();

@@ -2,13 +2,13 @@
  * The whole loop on a fake clock: MemoryStore, the runner, a recording
  * actuator and a fake edge. Minutes of scaling run in milliseconds.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AutoscalerRunner } from '../../src/autoscaler/runner.js';
 import { MemoryStore } from '../../src/store/memory.js';
 import type { Store } from '../../src/store/store.js';
 import { silentLogger } from '../../src/shared/log.js';
 import { FakeClock } from '../support/fake-clock.js';
-import { config, FakeEdge, RecordingActuator, type ScaleCall } from './world.js';
+import { config, FakeEdge, flush, RecordingActuator, stopAfterEach, type ScaleCall } from './world.js';
 
 const REV = 'app-00001';
 const YAML = `autoscaler:
@@ -31,15 +31,7 @@ services:
         percent: 100
 `;
 
-const flush = async () => {
-  for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
-};
-
-let cleanup: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const c of cleanup) await c();
-  cleanup = [];
-});
+const cleanup = stopAfterEach();
 
 function world(opts: { store?: (s: MemoryStore) => Store } = {}) {
   const clock = new FakeClock();
@@ -50,7 +42,7 @@ function world(opts: { store?: (s: MemoryStore) => Store } = {}) {
   const cfg = config(YAML);
   const runner = new AutoscalerRunner({ store, actuator, clock, logger: silentLogger, config: () => cfg, holder: 'a', lease: false });
   const edge = new FakeEdge(memory, clock, REV);
-  cleanup.push(async () => {
+  cleanup(async () => {
     edge.stop();
     await runner.stop();
     await memory.close();
@@ -176,7 +168,7 @@ describe('autoscaler runner, whole loop', () => {
     };
     const cfg = config(YAML.replace('initial-scale: 0', 'initial-scale: 1'));
     const runner = new AutoscalerRunner({ store: counting, actuator: slow, clock, logger: silentLogger, config: () => cfg, holder: 'a', lease: false });
-    cleanup.push(async () => {
+    cleanup(async () => {
       const stopped = runner.stop(); // waits for the tick blocked in the actuator
       await clock.advanceAsync(2000, 1000);
       await stopped;

@@ -5,6 +5,7 @@
  * second split over its ready pods (or as buffered activator demand when
  * none is ready), poking the autoscaler when demand meets no ready pod.
  */
+import { afterEach } from 'vitest';
 import type { Actuator } from '../../src/actuators/actuator.js';
 import { parseConfig } from '../../src/config/load.js';
 import type { Config, RevisionSpec } from '../../src/config/types.js';
@@ -120,4 +121,21 @@ export class FakeEdge {
   stop(): void {
     this.clock.clearInterval(this.timer);
   }
+}
+
+/** Lets the promise chains a tick starts settle (store calls, the actuator). */
+export async function flush(): Promise<void> {
+  for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+}
+
+/** Call once per file: what each test registers is stopped after it, in the order registered. */
+export function stopAfterEach(): (stop: () => Promise<void>) => void {
+  let stops: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const stop of stops) await stop();
+    stops = [];
+  });
+  return (stop) => {
+    stops.push(stop);
+  };
 }
