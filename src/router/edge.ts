@@ -218,7 +218,7 @@ export class Edge implements ExchangeOwner {
 
   /** Holds a request until a pod of `rev` is free (`avoid`: the pod a retry failed on, while there are others). */
   private buffer(ex: Exchange, rev: RevisionRuntime, avoid: Slot | null = null): void {
-    if (!rev.managed && rev.throttler.allEjected) {
+    if (rev.unreachable) {
       // Static pods come back on their own or not at all: waiting for an ejection to end only hangs the client.
       ex.fail(new TidegateError('TG_ERR_UPSTREAM_REFUSED', `every pod of revision ${rev.name} refuses connections`));
       return;
@@ -318,10 +318,8 @@ export class Edge implements ExchangeOwner {
     }
     this.releaseSlot(rev, failed, ex.pod as PodHandle, this.clock.now(), viaActivator);
     ex.pod = ex.slot = null;
-    if (refused) {
-      if (rev.managed) ex.attempts--;
-      else if (rev.throttler.allEjected) this.failEjected(rev);
-    }
+    if (refused && rev.managed) ex.attempts--;
+    if (refused && rev.unreachable) this.failEjected(rev);
     if (retryable && ex.attempts < MAX_ATTEMPTS) {
       const next = rev.throttler.tryAcquire(failed);
       if (next !== null) {
@@ -331,7 +329,7 @@ export class Edge implements ExchangeOwner {
         this.dispatch(ex, rev, next, viaActivator);
         return;
       }
-      if (!rev.managed && rev.throttler.allEjected) {
+      if (rev.unreachable) {
         ex.fail(err);
         return;
       }

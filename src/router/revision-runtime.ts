@@ -64,6 +64,11 @@ export class RevisionRuntime {
     return this.spec.endpoints === null;
   }
 
+  /** Static pods that all refuse connections: nobody restarts them, so nothing is worth waiting for. */
+  get unreachable(): boolean {
+    return !this.managed && this.throttler.allEjected;
+  }
+
   reconfigure(spec: RevisionSpec, activator: ActivatorSettings): void {
     this.spec = spec;
     this.timeouts = timeoutsOf(spec);
