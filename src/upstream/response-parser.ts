@@ -60,6 +60,8 @@ export class ResponseParser {
   /** Trailer bytes seen so far (bounded like a head). */
   private trailerBytes = 0;
   private readonly head = new HeadScan();
+  /** The size chunkLineEnd read from the last whole chunk-size line. */
+  private readonly chunk = { size: 0 };
 
   constructor(public sink: ResponseSink) {}
 
@@ -146,12 +148,12 @@ export class ResponseParser {
           break;
         }
         case State.ChunkSize: {
-          const end = chunkLineEnd(buf, pos, len);
+          const end = chunkLineEnd(buf, pos, len, this.chunk);
           if (end < 0) {
             if (len - pos > MAX_CHUNK_LINE) throw protocol('chunk size line too long');
             return this.hold(buf, pos) - before;
           }
-          const size = chunkSize;
+          const size = this.chunk.size;
           pos = end + 2;
           if (size === 0) this.state = State.Trailers;
           else {
@@ -276,9 +278,6 @@ export class ResponseParser {
   }
 }
 
-/** The size read by the last chunkLineEnd that found a whole line (module-wide: read right after the call). */
-let chunkSize = 0;
-
 const HEX = new Int8Array(256).fill(-1);
 for (let d = 0; d < 10; d++) HEX[0x30 + d] = d;
 for (let d = 0; d < 6; d++) HEX[0x41 + d] = HEX[0x61 + d] = 10 + d;
@@ -287,10 +286,10 @@ for (let d = 0; d < 6; d++) HEX[0x41 + d] = HEX[0x61 + d] = 10 + d;
  * Reads the chunk-size line at buf[pos…] (RFC 9112 §7.1): 1*HEXDIG, then
  * extensions `;name` or `;name=token` or `;name="quoted"`, then CRLF; no
  * whitespace anywhere (the RFC's BWS is refused, as llhttp does). Returns the
- * index of the CR and sets `chunkSize`, or -1 when the line is not all in
+ * index of the CR and sets `out.size`, or -1 when the line is not all in
  * buf[0, len) yet; throws on anything else, and on a size of 2^53 or more.
  */
-function chunkLineEnd(buf: Buffer, pos: number, len: number): number {
+function chunkLineEnd(buf: Buffer, pos: number, len: number, out: { size: number }): number {
   let i = pos;
   let size = 0;
   for (; i < len; i++) {
@@ -328,7 +327,7 @@ function chunkLineEnd(buf: Buffer, pos: number, len: number): number {
   if (buf[i] !== 0x0d) throw protocol(`bad chunk size line ${JSON.stringify(buf.toString('latin1', pos, Math.min(len, pos + 32)))}`);
   if (i + 1 === len) return -1;
   if (buf[i + 1] !== 0x0a) throw protocol('bare CR in a chunk size line');
-  chunkSize = size;
+  out.size = size;
   return i;
 }
 
