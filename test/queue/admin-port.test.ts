@@ -118,6 +118,21 @@ describe('queue-proxy admin port', () => {
     expect(integral).toBeLessThan(0.7);
   });
 
+  it('/stats answers a nonsense or huge `after` with JSON, not an error (all periods, or none)', async () => {
+    const qp = await start({ periodMs: 100 });
+    await whenReady(qp);
+    await new Promise((r) => setTimeout(r, 250));
+    const all = JSON.parse((await get(qp.adminPort, '/stats')).body) as { stats: unknown[] };
+    expect(all.stats.length).toBeGreaterThan(0);
+    for (const after of ['abc', '-5', '', '%00']) {
+      const r = await get(qp.adminPort, `/stats?after=${after}`);
+      expect(r.status, after).toBe(200);
+      expect((JSON.parse(r.body) as { stats: unknown[] }).stats.length, after).toBeGreaterThan(0);
+    }
+    const none = await get(qp.adminPort, '/stats?after=1e300');
+    expect((JSON.parse(none.body) as { stats: unknown[] }).stats).toEqual([]);
+  });
+
   // 127.0.0.2 is loopback on Linux but not 127.0.0.1: a listener bound to 127.0.0.1 refuses it.
   it('binds the admin port to 127.0.0.1 by default, even when the data port listens everywhere', async () => {
     const other = '127.0.0.2';
