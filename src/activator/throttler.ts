@@ -1,5 +1,6 @@
 import type { Clock, Timer } from '../shared/clock.js';
 import { TidegateError } from '../shared/errors.js';
+import { LinkedList } from '../shared/linked-list.js';
 import { type LbPolicy, type PolicyState, policyFor } from './lb-policy.js';
 import { type PodLike, PodSlot } from './pod-slot.js';
 import { podShare, subsetIndices } from './subset.js';
@@ -62,9 +63,8 @@ export class RevisionThrottler<P extends PodLike> {
   private edgeCount = 1;
   private total = 0;
 
-  private head: Waiter<P> | null = null;
-  private tail: Waiter<P> | null = null;
-  private count = 0;
+  /** The buffer, oldest first; rejectAll swaps in a fresh one. */
+  private waiters = new LinkedList<Waiter<P>>();
   private bytes = 0;
   private timer: Timer | null = null;
   private dispatching = false;
@@ -82,7 +82,7 @@ export class RevisionThrottler<P extends PodLike> {
 
   /** Requests waiting in the buffer. */
   get queued(): number {
-    return this.count;
+    return this.waiters.size;
   }
 
   /** Declared body bytes of the waiting requests. */
@@ -156,7 +156,7 @@ export class RevisionThrottler<P extends PodLike> {
    * overtakes them. `exclude` is the pod a retry must avoid.
    */
   tryAcquire(exclude?: PodSlot<P> | null): PodSlot<P> | null {
-    if (this.head !== null) return null;
+    if (this.waiters.head !== null) return null;
     const ex = exclude != null && exclude.active ? exclude.index : -1;
     const i = this.policy(this.active, ex, this.state);
     if (i < 0) return null;
@@ -175,7 +175,7 @@ export class RevisionThrottler<P extends PodLike> {
       if (slot.inFlight === 0 && this.slots.get(slot.id) === slot) this.forgetSlot(slot);
       return;
     }
-    if (this.head !== null) this.dispatch();
+    if (this.waiters.head !== null) this.dispatch();
   }
 
   /**
@@ -184,22 +184,16 @@ export class RevisionThrottler<P extends PodLike> {
    * skipped tryAcquire) the waiter is granted before this returns.
    */
   enqueue(w: Waiter<P>): boolean {
-    if (w.owner !== null) return false;
-    if (this.count >= this.maxQueued || this.bytes + w.bytes > this.maxQueuedBytes) return false;
+    if (w.list !== null) return false;
+    if (this.waiters.size >= this.maxQueued || this.bytes + w.bytes > this.maxQueuedBytes) return false;
     const now = this.clock.now();
     w.enqueuedAt = now;
     w.deadline = now + this.timeoutMs;
-    w.owner = this;
-    w.next = null;
-    w.prev = this.tail;
-    if (this.tail === null) this.head = w;
-    else this.tail.next = w;
-    this.tail = w;
-    this.count++;
+    this.waiters.push(w);
     this.bytes += w.bytes;
-    if (this.count === 1) {
+    if (this.waiters.size === 1) {
       this.dispatch();
-      if (w.owner === this) {
+      if (w.list === this.waiters) {
         if (this.timer === null) this.armTimer(now);
         this.onFirstQueued?.();
       }
@@ -253,36 +247,32 @@ export class RevisionThrottler<P extends PodLike> {
 
   /** Removes a waiting request (client abort); O(1). False if it was not waiting here. */
   cancel(w: Waiter<P>): boolean {
-    if (w.owner !== this) return false;
-    this.unlink(w);
-    if (this.head === null) this.clearTimer();
+    if (!this.unlink(w)) return false;
+    if (this.waiters.head === null) this.clearTimer();
     return true;
   }
 
   /** Rejects every waiting request (revision removed, shutdown). */
   rejectAll(err: TidegateError): void {
-    let w = this.head;
-    this.head = this.tail = null;
-    this.count = 0;
-    this.bytes = 0;
+    // The buffer is swapped for an empty one first, so a reject callback that
+    // enqueues again lands in the new one and is not swept up. Waiters still
+    // to be rejected are in neither: cancel() or enqueue() of one is refused.
     this.clearTimer();
-    // Detached first, so a reject callback that enqueues again is not swept up.
-    while (w !== null) {
-      const next = w.next;
-      w.prev = w.next = null;
-      w.owner = null;
-      w.reject(err);
-      w = next;
-    }
+    const old = this.waiters;
+    if (old.head === null) return;
+    this.waiters = new LinkedList();
+    this.bytes = 0;
+    let w: Waiter<P> | null;
+    while ((w = old.shift()) !== null) w.reject(err);
   }
 
   /** Grants waiters, oldest first, while some pod has spare capacity. */
   private dispatch(): void {
-    if (this.dispatching || this.head === null) return;
+    if (this.dispatching || this.waiters.head === null) return;
     this.dispatching = true;
     try {
       let w: Waiter<P> | null;
-      while ((w = this.head) !== null) {
+      while ((w = this.waiters.head) !== null) {
         const avoid = w.avoid !== null && w.avoid.active && this.active.length > 1 ? w.avoid.index : -1;
         const i = this.policy(this.active, avoid, this.state);
         if (i < 0) break;
@@ -296,18 +286,14 @@ export class RevisionThrottler<P extends PodLike> {
     } finally {
       this.dispatching = false;
     }
-    if (this.head === null) this.clearTimer();
+    if (this.waiters.head === null) this.clearTimer();
   }
 
-  private unlink(w: Waiter<P>): void {
-    if (w.prev === null) this.head = w.next;
-    else w.prev.next = w.next;
-    if (w.next === null) this.tail = w.prev;
-    else w.next.prev = w.prev;
-    w.prev = w.next = null;
-    w.owner = null;
-    this.count--;
+  /** Takes a waiter out of the buffer; false when it is not in it. */
+  private unlink(w: Waiter<P>): boolean {
+    if (!this.waiters.remove(w)) return false;
     this.bytes -= w.bytes;
+    return true;
   }
 
   /**
@@ -316,15 +302,16 @@ export class RevisionThrottler<P extends PodLike> {
    * has since been granted just fires early and re-arms.
    */
   private armTimer(now: number): void {
-    if (this.head === null) return;
-    const wait = Math.max(1, this.head.deadline - now);
+    const head = this.waiters.head;
+    if (head === null) return;
+    const wait = Math.max(1, head.deadline - now);
     this.timer = this.clock.setTimeout(this.onTimer, wait);
   }
 
   private readonly onTimer = (): void => {
     this.timer = null;
     const now = this.clock.now();
-    let w = this.head;
+    let w = this.waiters.head;
     while (w !== null && w.deadline <= now) {
       this.unlink(w);
       w.reject(
@@ -333,9 +320,9 @@ export class RevisionThrottler<P extends PodLike> {
           `no pod had capacity within ${now - w.enqueuedAt} ms (buffer-timeout)`,
         ),
       );
-      w = this.head;
+      w = this.waiters.head;
     }
-    if (this.head !== null && this.timer === null) this.armTimer(now);
+    if (this.waiters.head !== null && this.timer === null) this.armTimer(now);
   };
 
   private clearTimer(): void {

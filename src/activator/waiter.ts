@@ -1,4 +1,5 @@
 import type { TidegateError } from '../shared/errors.js';
+import type { Linked, LinkedList } from '../shared/linked-list.js';
 import type { PodLike, PodSlot } from './pod-slot.js';
 
 /**
@@ -7,7 +8,7 @@ import type { PodLike, PodSlot } from './pod-slot.js';
  * the link fields make the queue an intrusive doubly-linked list, so
  * enqueue, grant and cancel (client abort) are O(1) and allocate nothing.
  */
-export interface Waiter<P extends PodLike> {
+export interface Waiter<P extends PodLike> extends Linked<Waiter<P>> {
   /** Declared body size (Content-Length, or 0); counts against max-buffered-bytes. */
   readonly bytes: number;
   /** A pod slot is reserved for this request; the caller must release it later. */
@@ -21,10 +22,7 @@ export interface Waiter<P extends PodLike> {
   /** Epoch ms when it was queued (for the cold-start histogram). */
   enqueuedAt: number;
   deadline: number;
-  prev: Waiter<P> | null;
-  next: Waiter<P> | null;
-  /** The throttler holding it, or null when not queued. */
-  owner: object | null;
+  // prev, next and list (the buffer holding it, or null) belong to the throttler's LinkedList.
 }
 
 /** Convenience base: initialises the link fields. */
@@ -33,7 +31,7 @@ export abstract class WaiterBase<P extends PodLike> implements Waiter<P> {
   deadline = 0;
   prev: Waiter<P> | null = null;
   next: Waiter<P> | null = null;
-  owner: object | null = null;
+  list: LinkedList<Waiter<P>> | null = null;
 
   constructor(
     public bytes = 0,

@@ -1,15 +1,13 @@
+import { LinkedList, type Linked } from '../shared/linked-list.js';
+
 /**
  * A request waiting for a breaker slot. The link fields make the queue an
- * intrusive doubly-linked list (enqueue, grant and cancel are O(1) and
- * allocate nothing); only the breaker writes them.
+ * intrusive list (enqueue, grant and cancel are O(1) and allocate nothing);
+ * only the breaker's list writes them.
  */
-export interface BreakerWaiter {
+export interface BreakerWaiter extends Linked<BreakerWaiter> {
   /** A slot is now held for this waiter; it must call release() when done. */
   grant(): void;
-  bPrev: BreakerWaiter | null;
-  bNext: BreakerWaiter | null;
-  /** The breaker whose queue holds it, or null. */
-  bQueue: Breaker | null;
 }
 
 /**
@@ -21,9 +19,7 @@ export interface BreakerWaiter {
  */
 export class Breaker {
   private running = 0;
-  private waiting = 0;
-  private head: BreakerWaiter | null = null;
-  private tail: BreakerWaiter | null = null;
+  private readonly waiters = new LinkedList<BreakerWaiter>();
 
   constructor(
     readonly capacity: number,
@@ -40,56 +36,38 @@ export class Breaker {
 
   /** Requests waiting for a slot. */
   get queued(): number {
-    return this.waiting;
+    return this.waiters.size;
   }
 
   /** Takes a slot when one is free and nobody is waiting for it. */
   tryAcquire(): boolean {
-    if (this.running >= this.capacity || this.waiting > 0) return false;
+    if (this.running >= this.capacity || this.waiters.size > 0) return false;
     this.running++;
     return true;
   }
 
   /** Queues a waiter; false when the queue is full (the caller answers 503 at once). */
   enqueue(w: BreakerWaiter): boolean {
-    if (w.bQueue !== null) return true;
-    if (this.waiting >= this.maxQueued) return false;
-    w.bQueue = this;
-    w.bNext = null;
-    w.bPrev = this.tail;
-    if (this.tail) this.tail.bNext = w;
-    else this.head = w;
-    this.tail = w;
-    this.waiting++;
-    return true;
+    // Already waiting: it keeps its place rather than being refused.
+    if (w.list !== null) return true;
+    if (this.waiters.size >= this.maxQueued) return false;
+    return this.waiters.push(w);
   }
 
   /** Takes a waiter out of the queue (client gone, timed out); no-op when it is not queued here. */
   cancel(w: BreakerWaiter): void {
-    if (w.bQueue !== this) return;
-    this.unlink(w);
+    this.waiters.remove(w);
   }
 
   /** Gives a slot back; the oldest waiter, if any, gets it at once. */
   release(): void {
-    const w = this.head;
+    const w = this.waiters.shift();
     if (w === null) {
       if (this.running > 0) this.running--;
       return;
     }
     // The slot passes to the waiter: `running` stays the same.
-    this.unlink(w);
     w.grant();
-  }
-
-  private unlink(w: BreakerWaiter): void {
-    if (w.bPrev) w.bPrev.bNext = w.bNext;
-    else this.head = w.bNext;
-    if (w.bNext) w.bNext.bPrev = w.bPrev;
-    else this.tail = w.bPrev;
-    w.bPrev = w.bNext = null;
-    w.bQueue = null;
-    this.waiting--;
   }
 }
 

@@ -1,17 +1,10 @@
 import type { Clock, Timer } from '../shared/clock.js';
+import { LinkedList, type Linked } from '../shared/linked-list.js';
 
 /** Something that can time out; the links are owned by Deadlines. */
-export interface Deadlined {
+export interface Deadlined extends Linked<Deadlined> {
   deadline: number;
-  dPrev: Deadlined | null;
-  dNext: Deadlined | null;
-  dList: DeadlineList | null;
   onDeadline(): void;
-}
-
-interface DeadlineList {
-  head: Deadlined | null;
-  tail: Deadlined | null;
 }
 
 /**
@@ -23,7 +16,7 @@ interface DeadlineList {
  * nothing but a slot's list, shared by every item in that slot.
  */
 export class Deadlines {
-  private slots = new Map<number, DeadlineList>();
+  private slots = new Map<number, LinkedList<Deadlined>>();
   /** Every slot below this has been emptied. */
   private next: number;
   private timer: Timer;
@@ -53,29 +46,18 @@ export class Deadlines {
 
   /** Times `item` out at `deadline` (clock time); an item already in is moved. */
   addAt(item: Deadlined, deadline: number): void {
-    if (item.dList !== null) this.remove(item);
+    this.remove(item);
     // A deadline in a slot already swept goes into the next one to be swept.
     const slot = Math.max(Math.floor(deadline / this.resolutionMs), this.next);
     let list = this.slots.get(slot);
-    if (list === undefined) this.slots.set(slot, (list = { head: null, tail: null }));
+    if (list === undefined) this.slots.set(slot, (list = new LinkedList()));
     item.deadline = deadline;
-    item.dList = list;
-    item.dNext = null;
-    item.dPrev = list.tail;
-    if (list.tail) list.tail.dNext = item;
-    else list.head = item;
-    list.tail = item;
+    list.push(item);
   }
 
+  /** Stops timing `item`; a no-op when it is not in. */
   remove(item: Deadlined): void {
-    const list = item.dList;
-    if (!list) return;
-    if (item.dPrev) item.dPrev.dNext = item.dNext;
-    else list.head = item.dNext;
-    if (item.dNext) item.dNext.dPrev = item.dPrev;
-    else list.tail = item.dPrev;
-    item.dPrev = item.dNext = null;
-    item.dList = null;
+    item.list?.remove(item);
   }
 
   sweep(): void {
@@ -97,12 +79,12 @@ export class Deadlines {
     if (list === undefined) return;
     let item = list.head;
     while (item !== null) {
-      let after = item.dNext;
+      let after = item.next;
       if (item.deadline <= now) {
-        this.remove(item);
+        list.remove(item);
         item.onDeadline();
         // Ending one request can end others (a freed slot granted, a connection failing): start over if the next one left.
-        if (after !== null && after.dList !== list) after = list.head;
+        if (after !== null && after.list !== list) after = list.head;
       }
       item = after;
     }

@@ -232,4 +232,21 @@ describe('rejectAll', () => {
     expect([t.queued, t.queuedBytes, clock.pendingTimers]).toEqual([0, 0, 0]);
     expect(t.cancel(ws[0]!)).toBe(false);
   });
+
+  it('a waiter that queues a new request when rejected does not have it rejected too', () => {
+    const { t } = setup();
+    const retry = new TestWaiter('retry', 3);
+    const a = new TestWaiter('a', 5);
+    a.reject = (err) => {
+      a.error = err;
+      expect(t.enqueue(retry)).toBe(true);
+    };
+    t.enqueue(a);
+    t.enqueue(new TestWaiter('b', 5));
+    t.rejectAll(new TidegateError('TG_ERR_SHUTTING_DOWN', 'bye'));
+    expect(a.error?.code).toBe('TG_ERR_SHUTTING_DOWN');
+    expect(retry.error).toBeNull();
+    expect([t.queued, t.queuedBytes]).toEqual([1, 3]);
+    expect(t.cancel(retry)).toBe(true);
+  });
 });

@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { Breaker, createBreaker, type BreakerWaiter } from '../../src/queue/breaker.js';
+import type { LinkedList } from '../../src/shared/linked-list.js';
 
 class W implements BreakerWaiter {
-  bPrev: BreakerWaiter | null = null;
-  bNext: BreakerWaiter | null = null;
-  bQueue: Breaker | null = null;
+  prev: BreakerWaiter | null = null;
+  next: BreakerWaiter | null = null;
+  list: LinkedList<BreakerWaiter> | null = null;
   granted = 0;
   constructor(
     readonly name: string,
@@ -25,7 +26,7 @@ describe('Breaker (containerConcurrency with a 10×CC queue)', () => {
     const accepted = ws.map((w) => b.enqueue(w));
     expect(accepted.filter(Boolean)).toHaveLength(20);
     expect(accepted[20]).toBe(false);
-    expect(ws[20]!.bQueue).toBeNull();
+    expect(ws[20]!.list).toBeNull();
     expect([b.inFlight, b.queued]).toEqual([2, 20]);
   });
 

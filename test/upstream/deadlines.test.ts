@@ -6,9 +6,9 @@ import { FakeClock } from '../support/fake-clock.js';
 function item(name: string, fired: string[], again: number[] = []): Deadlined & { deadlines: Deadlines | null } {
   const it = {
     deadline: 0,
-    dPrev: null,
-    dNext: null,
-    dList: null,
+    prev: null,
+    next: null,
+    list: null,
     deadlines: null as Deadlines | null,
     onDeadline(): void {
       fired.push(name);
@@ -57,7 +57,25 @@ describe('Deadlines (a wheel of 50 ms slots, one entry per item)', () => {
     expect(fired).toEqual(['a']);
     clock.advance(50);
     expect(fired).toEqual(['a', 'a']);
-    expect(a.dList).toBeNull();
+    expect(a.list).toBeNull();
+    d.close();
+  });
+
+  it('an item whose ending removes the next one in its slot: that one never fires, the rest still do', () => {
+    const clock = new FakeClock();
+    const d = new Deadlines(clock);
+    const fired: string[] = [];
+    const t0 = clock.now();
+    const [a, b, c] = [item('a', fired), item('b', fired), item('c', fired)];
+    // Ending a ends b too (a connection failing takes its other request with it).
+    a.onDeadline = () => {
+      fired.push('a');
+      d.remove(b);
+    };
+    for (const x of [a, b, c]) d.addAt(x, t0 + 100);
+    clock.advance(100);
+    expect(fired).toEqual(['a', 'c']);
+    expect([a.list, b.list, c.list]).toEqual([null, null, null]);
     d.close();
   });
 
