@@ -2,7 +2,7 @@ import type { HttpRequest, HttpResponse } from '../shared/uws.js';
 import { TidegateError } from '../shared/errors.js';
 import { Exchange, type ExchangeOwner } from '../upstream/exchange.js';
 import type { Deadlines } from '../upstream/deadlines.js';
-import type { HeadLimits } from '../upstream/request-head.js';
+import type { HeadLimits } from '../proxy/request-head.js';
 import type { Breaker, BreakerWaiter } from './breaker.js';
 
 /** What a queued request calls when the breaker grants it a slot. */

@@ -6,7 +6,7 @@ import { DEFAULT_LIMITS } from '../config/defaults.js';
 import { Deadlines } from '../upstream/deadlines.js';
 import type { Exchange, ExchangeTimeouts } from '../upstream/exchange.js';
 import { UpstreamPool } from '../upstream/pool.js';
-import type { HeadLimits } from '../upstream/request-head.js';
+import type { HeadLimits } from '../proxy/request-head.js';
 import { writeError, writeText } from '../upstream/respond.js';
 import { adminApp } from './admin.js';
 import { createBreaker, type Breaker } from './breaker.js';

@@ -42,8 +42,11 @@ export function isHopByHopName(buf: Uint8Array, s: number, len: number): boolean
 
 /**
  * Whether buf[s…] holds `name` (lower-case bytes), ignoring ASCII case.
- * Folding with | 0x20 is exact for letters and '-'; the other bytes it could
- * confuse (control characters) never occur in a name that reached here.
+ * Folding with | 0x20 is exact for letters. For the other bytes the names
+ * hold it also lets one control byte through ('-' matches CR 0x0D, '2'
+ * matches 0x12), which never occurs where this is called: header names were
+ * checked to be tokens first, and the one value compared ("chunked") is all
+ * letters.
  * Bytes, not a string: charCodeAt on the many kinds of V8 string costs a
  * generic property lookup per character in optimized code.
  */
@@ -76,7 +79,8 @@ const NEVER_LISTED = new Set(['content-length', 'transfer-encoding', 'host']);
 /**
  * Headers tidegate's parts send each other (edge → queue-proxy), removed
  * from every request a client sends: only tidegate sets them. Matched in
- * readRequestHead's one pass over the headers (keep the two lists equal).
+ * RequestHeadReader.read's one pass over the headers (src/proxy/request-head.ts;
+ * keep the two lists equal).
  */
 export const INTERNAL_HEADERS: readonly string[] = ['k-proxy-request', 'k-network-probe', 'k-network-hash', 'k-original-host'];
 /** And every header whose name starts with this. */
