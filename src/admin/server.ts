@@ -1,6 +1,6 @@
 import type { Registry } from 'prom-client';
 import { listenOn, uws, type HttpResponse, type TemplatedApp, type us_listen_socket } from '../shared/uws.js';
-import { writeText } from '../upstream/respond.js';
+import { writeText } from '../proxy/respond.js';
 import type { StatusDoc } from './status.js';
 import { loadDashboard } from './dashboard.js';
 import type { HistoryDoc } from './history.js';

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createLogger } from '../shared/log.js';
 import { realClock } from '../shared/clock.js';
 import type { Store } from '../store/store.js';
+import { rawSocketsFromEnv, UpstreamRuntime } from '../upstream/runtime.js';
 import { startQueueProxy, type QueueProxyHandle, type ReadinessTiming } from '../queue/sidecar.js';
 import { exitOnSignal } from '../shared/signals.js';
 
@@ -69,6 +70,7 @@ export async function main(values: Values): Promise<number> {
   let qp: QueueProxyHandle;
   try {
     qp = await startQueueProxy({
+      runtime: new UpstreamRuntime({ rawSockets: rawSocketsFromEnv() }),
       revision,
       upstream,
       port,

@@ -21,7 +21,7 @@ import { createActuator } from '../actuators/index.js';
 import type { Actuator } from '../actuators/actuator.js';
 import { staticPods } from '../actuators/static-pods.js';
 import { exitOnSignal } from '../shared/signals.js';
-import { RAW_SOCKETS } from '../upstream/raw-socket.js';
+import { rawSocketsFromEnv, UpstreamRuntime } from '../upstream/runtime.js';
 import { TidegateError } from '../shared/errors.js';
 import { hostPort } from '../shared/uws.js';
 import { isOn } from '../cli/flags.js';
@@ -111,10 +111,12 @@ export async function startServe(opts: ServeOptions): Promise<ServeHandle> {
   // Until the store exists there is nowhere to poke: the autoscaler's first tick reads the buffers anyway.
   let store: Store | null = null;
   let view: StoreView | null = null;
+  const upstream = new UpstreamRuntime({ clock, rawSockets: rawSocketsFromEnv() });
   const edge = new Edge({
     clock,
     logger,
     metrics,
+    upstream,
     poke: (rev) => {
       store?.poke(rev).catch((err: unknown) => logger.debug({ err: String(err), revision: rev }, 'poke failed'));
     },
@@ -246,7 +248,7 @@ export async function startServe(opts: ServeOptions): Promise<ServeHandle> {
         config: opts.configFile,
         redis: opts.redisUrl ?? null,
         edgeId,
-        upstreamSockets: RAW_SOCKETS ? 'raw' : 'net',
+        upstreamSockets: upstream.raw !== null ? 'raw' : 'net',
         accessLog: accessLog !== null,
         traces: opts.otlpEndpoint ? tracesUrl(opts.otlpEndpoint) : null,
       },
@@ -311,7 +313,7 @@ function updateGauges(edge: Edge, view: StoreView, m: EdgeMetrics): void {
     }
     m.buffered.labels(rt.name).set(rt.throttler.queued);
     m.queueDepth.labels(rt.name).set(rt.throttler.queued);
-    for (const pod of rt.podHandles()) m.podInFlight.labels(rt.name, pod.id).set(pod.inFlight);
+    for (const pod of rt.podHandles()) m.podInFlight.labels(rt.name, pod.id).set(rt.throttler.inFlightOf(pod.id));
   }
 }
 

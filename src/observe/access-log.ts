@@ -11,6 +11,7 @@ import type { TidegateError } from '../shared/errors.js';
 import { LineWriter, fdWriter, type WriteFn } from './line-writer.js';
 import { traceIdOf } from './trace-context.js';
 import type { TraceState } from './spans.js';
+import { hopOf, statusOf } from '../proxy/http-errors.js';
 
 export type Protocol = 'http/1.1' | 'h2' | 'ws';
 
@@ -27,7 +28,7 @@ export interface LoggedExchange {
   readonly upstreamError: string | null;
   readonly retries: number;
   readonly waitedMs: number;
-  readonly trace: unknown;
+  readonly trace: TraceState | null;
 }
 
 export interface LoggedRoute {
@@ -82,8 +83,8 @@ export class AccessLog {
     // tidegate's own error body is its message and a newline (upstream/respond.ts).
     const bytesOut = ex.responseStarted ? ex.bytesOut : err !== null && ex.status !== 0 ? Buffer.byteLength(err.message) + 1 : 0;
     // The client saw the upstream's X-Tidegate-Error if it sent one, else tidegate's own.
-    const hop = ex.upstreamError ?? (err === null ? null : err.hop);
-    const trace = ex.trace as TraceState | null;
+    const hop = ex.upstreamError ?? (err === null ? null : hopOf(err));
+    const trace = ex.trace;
     const traceId = trace !== null ? trace.traceId : traceIdOf(h.traceparent);
     if (h.client !== this.lastClient) this.lastClientJson = JSON.stringify((this.lastClient = h.client));
     if (h.host !== this.lastHost) this.lastHostJson = JSON.stringify((this.lastHost = h.host));
@@ -105,8 +106,8 @@ export class AccessLog {
     const traceId = traceIdOf(traceparent);
     this.out.line(
       `{"time":"${this.iso(now)}","client":${JSON.stringify(client)},"method":${JSON.stringify(method)},"host":${JSON.stringify(host)},"path":${JSON.stringify(url)},"protocol":"${protocol}",` +
-        `"status":${err.status},"bytes_in":0,"bytes_out":${Buffer.byteLength(err.message) + 1},"duration_ms":0,"service":null,"revision":null,"pod":null,` +
-        `"cold_start_ms":null,"retries":0,"error":${JSON.stringify(err.hop)},"trace_id":${traceId === null ? 'null' : `"${traceId}"`}}\n`,
+        `"status":${statusOf(err)},"bytes_in":0,"bytes_out":${Buffer.byteLength(err.message) + 1},"duration_ms":0,"service":null,"revision":null,"pod":null,` +
+        `"cold_start_ms":null,"retries":0,"error":${JSON.stringify(hopOf(err))},"trace_id":${traceId === null ? 'null' : `"${traceId}"`}}\n`,
     );
   }
 

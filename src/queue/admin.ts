@@ -1,5 +1,5 @@
 import { uws, type HttpResponse, type TemplatedApp } from '../shared/uws.js';
-import { writeText } from '../upstream/respond.js';
+import { writeText } from '../proxy/respond.js';
 import type { StatsDoc } from './stat-log.js';
 
 /** What the admin port reads from its queue-proxy. */

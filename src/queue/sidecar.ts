@@ -3,16 +3,21 @@ import { silentLogger, type Logger } from '../shared/log.js';
 import { TidegateError } from '../shared/errors.js';
 import { listenOn, uws, type HttpRequest, type HttpResponse, type TemplatedApp, type us_listen_socket } from '../shared/uws.js';
 import { DEFAULT_LIMITS } from '../config/defaults.js';
-import { Deadlines } from '../upstream/deadlines.js';
-import type { Exchange, ExchangeTimeouts } from '../upstream/exchange.js';
+import { Deadlines } from '../proxy/deadlines.js';
+import type { CallContext } from '../proxy/proxy-call.js';
+import { hopOf, statusOf } from '../proxy/http-errors.js';
+import { RequestHeadReader, type HeadLimits } from '../proxy/request-head.js';
+import { writeError, writeText } from '../proxy/respond.js';
+import { QUEUE_PROXY_RETRY } from '../proxy/retry.js';
+import { requestTimeouts, type RequestTimeouts } from '../proxy/timeouts.js';
 import { UpstreamPool } from '../upstream/pool.js';
-import type { HeadLimits } from '../proxy/request-head.js';
-import { writeError, writeText } from '../upstream/respond.js';
+import { UpstreamRuntime } from '../upstream/runtime.js';
+import { PerStatus } from '../admin/per-status.js';
 import { adminApp } from './admin.js';
 import { createBreaker, type Breaker } from './breaker.js';
 import { Drain, type DrainOutcome } from './drain.js';
 import { QueueMetrics } from './metrics.js';
-import { QueuedRequest, type SlotOwner } from './queued-request.js';
+import { SidecarCall, type AppSlot } from './sidecar-call.js';
 import { AppReadiness } from './readiness.js';
 import { Registration, type PodRegistry } from './registration.js';
 import { RequestStats, type RequestStatsReport } from './request-stats.js';
@@ -50,6 +55,8 @@ export interface QueueProxyOptions {
   /** Where to register and report stats; null = stats only in the metrics. */
   readonly store: PodRegistry | null;
   readonly clock?: Clock;
+  /** The upstream client's sweeper, write batch and buffers (the bin makes one per process; default: one of its own). */
+  readonly runtime?: UpstreamRuntime;
   readonly logger?: Logger;
   readonly limits?: HeadLimits;
   /** Stats period and registration heartbeat (Knative: 1 s). */
@@ -88,24 +95,28 @@ export interface QueueProxyHandle {
  * The per-pod sidecar: a uWS server in front of one app. Handler order is
  * Knative's: probes first (never forwarded, never counted), then stats
  * (before the breaker, so queued requests count as concurrency), the
- * containerConcurrency breaker, the request deadline, and the shared
- * upstream Exchange to the app. Every other path is the app's: the
+ * containerConcurrency breaker, the request deadline, and the app's
+ * dispatcher (each request a SidecarCall). Every other path is the app's: the
  * queue-proxy's own endpoints are on its admin port (admin.ts), which no
  * edge routes to.
  */
-class QueueProxy implements SlotOwner {
+export class QueueProxy {
   readonly stats: RequestStats;
   readonly metrics: QueueMetrics;
   readonly drain: Drain;
   readonly readiness: AppReadiness;
-  private readonly breaker: Breaker | null;
+  readonly breaker: Breaker | null;
+  readonly appSlot: AppSlot;
+  readonly clock: Clock;
+  /** A whole-request timeout is set (so a slot granted past it is not used). */
+  readonly timesOut: boolean;
   private readonly pool: UpstreamPool;
   private readonly deadlines: Deadlines;
-  private readonly clock: Clock;
+  private readonly calls: CallContext;
   private readonly log: Logger;
   private readonly limits: HeadLimits;
   private readonly timeoutMs: number;
-  private readonly timeouts: ExchangeTimeouts;
+  private readonly timeouts: RequestTimeouts;
   private inFlight = 0;
   private registration: Registration | null = null;
   private ticker: Timer | null = null;
@@ -114,7 +125,7 @@ class QueueProxy implements SlotOwner {
   private readonly app: TemplatedApp;
   private readonly admin: TemplatedApp;
   private readonly statLog = new StatLog();
-  private byCode = new Map<number, { inc(): void }>();
+  private readonly byStatus: PerStatus<{ inc(): void }>;
   private readonly durationChild: { observe(v: number): void };
   private readonly queueDepthChild: { set(v: number): void };
 
@@ -123,12 +134,16 @@ class QueueProxy implements SlotOwner {
     this.log = opts.logger ?? silentLogger;
     this.limits = opts.limits ?? DEFAULT_LIMITS;
     this.timeoutMs = opts.timeoutSeconds * 1000;
-    this.timeouts = Object.freeze({ totalMs: this.timeoutMs, responseStartMs: (opts.responseStartTimeoutSeconds ?? 0) * 1000, idleMs: (opts.idleTimeoutSeconds ?? 0) * 1000 });
+    this.timesOut = this.timeoutMs > 0;
+    this.timeouts = requestTimeouts(opts.timeoutSeconds, opts.responseStartTimeoutSeconds ?? 0, opts.idleTimeoutSeconds ?? 0);
     this.stats = new RequestStats(this.clock.now(), opts.periodMs ?? 1000);
     this.metrics = new QueueMetrics(opts.processMetrics ?? true);
     this.breaker = createBreaker(opts.containerConcurrency);
-    this.pool = new UpstreamPool(opts.upstream, { clock: this.clock });
+    const runtime = opts.runtime ?? new UpstreamRuntime({ clock: this.clock });
+    this.pool = new UpstreamPool(opts.upstream, runtime);
+    this.appSlot = Object.freeze({ app: this.pool });
     this.deadlines = new Deadlines(this.clock);
+    this.calls = { reader: new RequestHeadReader(), deadlines: this.deadlines, retry: QUEUE_PROXY_RETRY, buffers: runtime.buffers };
     this.drain = new Drain(this.clock, () => this.inFlight);
     const r = opts.readiness ?? {};
     this.readiness = new AppReadiness({
@@ -143,6 +158,7 @@ class QueueProxy implements SlotOwner {
     });
     this.durationChild = this.metrics.duration.labels(opts.revision);
     this.queueDepthChild = this.metrics.queueDepth.labels(opts.revision);
+    this.byStatus = new PerStatus((status) => this.metrics.requests.labels(opts.revision, status));
     this.app = uws.App().any('/*', this.handle);
     this.admin = adminApp({
       readiness: () => (this.ready ? 'ready' : this.drain.draining ? 'shutting down' : 'not ready'),
@@ -201,40 +217,25 @@ class QueueProxy implements SlotOwner {
       return;
     }
     const now = this.clock.now();
-    let ex: QueuedRequest;
+    let call: SidecarCall;
     try {
-      ex = new QueuedRequest(res, req, this.limits, this, this.deadlines, now);
+      call = new SidecarCall(this, res, req, this.limits, this.calls, now);
     } catch (err) {
       const e = err instanceof TidegateError ? err : new TidegateError('TG_ERR_BAD_REQUEST', String(err));
-      this.metrics.errors.labels(e.hop).inc();
-      this.countCode(e.status);
+      this.metrics.errors.labels(hopOf(e)).inc();
+      this.byStatus.of(statusOf(e)).inc();
       writeError(res, e);
       return;
     }
     // 2. Stats, before the breaker: queued requests count as concurrency (as in Knative).
     this.inFlight++;
-    this.stats.requestIn(now, ex.proxied);
+    this.stats.requestIn(now, call.proxied);
     // 3. The deadlines run from arrival, so time spent queued counts against them.
-    ex.arm(this.timeouts);
+    call.arm(this.timeouts);
     if (this.drain.draining) this.drain.requestStarted();
-    // 4. Breaker.
-    const b = this.breaker;
-    if (b === null) {
-      this.forward(ex);
-    } else if (b.tryAcquire()) {
-      ex.holdsSlot = true;
-      this.forward(ex);
-    } else if (b.enqueue(ex)) {
-      this.queueDepthChild.set(b.queued);
-    } else {
-      ex.fail(new TidegateError('TG_ERR_QUEUE_FULL', `pending request queue full: ${b.inFlight} running and ${b.queued} queued (containerConcurrency ${b.capacity})`));
-    }
+    // 4. The breaker, then 5. the app.
+    call.admit();
   };
-
-  /** 5. The app. */
-  private forward(ex: QueuedRequest): void {
-    ex.forward(this.pool);
-  }
 
   private answerProbe(res: HttpResponse): void {
     if (this.drain.draining) return writeText(res, 503, 'shutting down');
@@ -249,51 +250,27 @@ class QueueProxy implements SlotOwner {
     });
   }
 
-  // ---- SlotOwner / ExchangeOwner ----
+  // ---- what SidecarCall reports ----
 
-  granted(req: QueuedRequest): void {
-    if (this.breaker) this.queueDepthChild.set(this.breaker.queued);
-    // A slot freed by a deadline sweep can land on a request whose own deadline
-    // has passed too: do not send it to the app. Its entry, later in the same
-    // sweep, answers 504 (this never recurses through release → grant → fail).
-    if (this.timeoutMs > 0 && req.deadline <= this.clock.now()) {
-      req.expiredInQueue = true;
-      return;
-    }
-    this.forward(req);
+  queueDepthChanged(): void {
+    if (this.breaker !== null) this.queueDepthChild.set(this.breaker.queued);
   }
 
-  exchangeDone(ex: Exchange): void {
-    const q = ex as QueuedRequest;
-    const b = this.breaker;
-    if (b !== null) {
-      if (q.bQueue !== null) b.cancel(q);
-      else if (q.holdsSlot) {
-        q.holdsSlot = false;
-        b.release(); // may grant (and forward) the next queued request right here
-      }
-      this.queueDepthChild.set(b.queued);
-    }
+  callEnded(call: SidecarCall): void {
+    this.queueDepthChanged();
     const now = this.clock.now();
     this.inFlight--;
-    this.stats.requestOut(now, q.proxied);
-    this.countCode(q.status);
-    this.durationChild.observe((now - q.startedAt) / 1000);
-    if (q.error) {
-      this.metrics.errors.labels(q.error.hop).inc();
-      if (q.error.status >= 500) this.log.warn({ url: q.head.url, hop: q.error.hop, status: q.error.status, err: q.error.message }, 'request failed');
+    this.stats.requestOut(now, call.proxied);
+    this.byStatus.of(call.status).inc();
+    this.durationChild.observe((now - call.startedAt) / 1000);
+    const error = call.error;
+    if (error !== null) {
+      const hop = hopOf(error);
+      const status = statusOf(error);
+      this.metrics.errors.labels(hop).inc();
+      if (status >= 500) this.log.warn({ url: call.head.url, hop, status, err: error.message }, 'request failed');
     }
     this.drain.requestEnded();
-  }
-
-  upstreamFailed(ex: Exchange, err: TidegateError, retryable: boolean): void {
-    // One app, so no other pod to try; but a reset on a reused keep-alive
-    // connection is usually the app closing it idle, and worth one retry.
-    if (retryable && ex.attempts < 2 && err.code === 'TG_ERR_UPSTREAM_RESET') {
-      ex.forward(this.pool);
-      return;
-    }
-    ex.fail(err);
   }
 
   // ---- periodic work ----
@@ -343,12 +320,6 @@ class QueueProxy implements SlotOwner {
     this.metrics.inFlight.labels(revision, podId).set(this.inFlight);
     this.metrics.ready.labels(revision, podId).set(this.ready ? 1 : 0);
     this.queueDepthChild.set(this.breaker?.queued ?? 0);
-  }
-
-  private countCode(status: number): void {
-    let c = this.byCode.get(status);
-    if (c === undefined) this.byCode.set(status, (c = this.metrics.requests.labels(this.opts.revision, String(status))));
-    c.inc();
   }
 
   // ---- shutdown ----

@@ -5,25 +5,26 @@ import { TidegateError } from '../shared/errors.js';
 import type { HttpRequest, HttpResponse } from '../shared/uws.js';
 import type { PodStat, PodRecord, RevisionStatus } from '../store/store.js';
 import type { EdgeMetrics } from '../admin/metrics.js';
-import { Deadlines } from '../upstream/deadlines.js';
-import { Exchange, type ExchangeOwner } from '../upstream/exchange.js';
-import { writeError } from '../upstream/respond.js';
-import { WaiterBase } from '../activator/waiter.js';
+import { Deadlines } from '../proxy/deadlines.js';
+import type { CallContext } from '../proxy/proxy-call.js';
+import { hopOf, statusOf } from '../proxy/http-errors.js';
+import { RequestHeadReader } from '../proxy/request-head.js';
+import { writeError } from '../proxy/respond.js';
+import { EDGE_RETRY } from '../proxy/retry.js';
+import type { UpstreamRuntime } from '../upstream/runtime.js';
 import { RouteTable, targetRevision, type EffectiveTarget } from './route-table.js';
 import { RolloutDriver } from './rollout-driver.js';
-import { RevisionRuntime, type Slot } from './revision-runtime.js';
-import type { PodHandle } from './pod-handle.js';
+import { RevisionRuntime } from './revision-runtime.js';
+import { EdgeCall } from './edge-call.js';
 import type { AccessLog } from '../observe/access-log.js';
-import type { Tracer, TraceState } from '../observe/spans.js';
-import { clientAddress } from '../upstream/request-head.js';
-
-/** Tries for an idempotent request whose pod refused or reset it before answering (the first one included). */
-const MAX_ATTEMPTS = 3;
+import type { Tracer } from '../observe/spans.js';
 
 export interface EdgeOptions {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly metrics: EdgeMetrics;
+  /** The upstream client's clock, sweeper, write batch and buffers (one per process). */
+  readonly upstream: UpstreamRuntime;
   /** Tells the autoscaler a revision has demand now (fire and forget). */
   readonly poke: (revision: string) => void;
   readonly random?: () => number;
@@ -33,34 +34,13 @@ export interface EdgeOptions {
   readonly tracer?: Tracer | null;
 }
 
-/** A request waiting in a revision's buffer (the activator): only cold or saturated paths allocate one. */
-class BufferedRequest extends WaiterBase<PodHandle> {
-  constructor(
-    readonly edge: Edge,
-    readonly ex: Exchange,
-    readonly rev: RevisionRuntime,
-    avoid: Slot | null,
-  ) {
-    super(Math.max(0, ex.head.contentLength), avoid);
-  }
-
-  grant(slot: Slot): void {
-    this.edge.released(this, slot);
-  }
-
-  reject(err: TidegateError): void {
-    // The route stays: exchangeDone counts the request for its revision and takes it out of the buffer's stats.
-    this.ex.fail(err);
-  }
-}
-
 /**
  * The data-plane handler: Host → route → revision → pod, through the
  * revision's throttler (containerConcurrency per pod, and the activator
- * buffer when no pod has room), then the upstream exchange. It also owns
- * each exchange's ending: counters released, metrics, retries.
+ * buffer when no pod has room), then the pod's dispatcher. Each request is
+ * an EdgeCall (edge-call.ts); the edge counts how each one ended.
  */
-export class Edge implements ExchangeOwner {
+export class Edge {
   private table: RouteTable<RevisionRuntime> | null = null;
   private revisions = new Map<string, RevisionRuntime>();
   private config: Config | null = null;
@@ -74,12 +54,14 @@ export class Edge implements ExchangeOwner {
   private readonly rollouts: RolloutDriver;
   private readonly latest = (svc: ServiceSpec, t: TrafficTarget): string => targetRevision(svc, t, this.routeState);
   private readonly deadlines: Deadlines;
+  private readonly calls: CallContext;
   private readonly random: () => number;
-  private readonly clock: Clock;
-  private readonly log: Logger;
-  private readonly metrics: EdgeMetrics;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly metrics: EdgeMetrics;
+  readonly tracer: Tracer | null;
   private readonly accessLog: AccessLog | null;
-  private readonly tracer: Tracer | null;
+  private readonly reader = new RequestHeadReader();
   private inFlight = 0;
   private edgeIndex = 0;
   private edgeCount = 1;
@@ -95,6 +77,7 @@ export class Edge implements ExchangeOwner {
     this.accessLog = opts.accessLog ?? null;
     this.tracer = opts.tracer ?? null;
     this.deadlines = new Deadlines(opts.clock);
+    this.calls = { reader: this.reader, deadlines: this.deadlines, retry: EDGE_RETRY, buffers: opts.upstream.buffers };
     this.rollouts = new RolloutDriver(opts.clock, () => {
       if (this.config !== null) this.rebuildTable(this.config);
     });
@@ -108,7 +91,7 @@ export class Edge implements ExchangeOwner {
       if (rt) rt.reconfigure(spec, config.activator);
       else {
         const name = spec.name;
-        rt = new RevisionRuntime(spec, config.activator, this.clock, () => this.onFirstQueued(name), this.random);
+        rt = new RevisionRuntime(spec, config.activator, this.clock, this.opts.upstream, () => this.onFirstQueued(name), this.random);
         rt.throttler.setEdges(this.edgeIndex, this.edgeCount);
       }
       next.set(spec.name, rt);
@@ -179,204 +162,81 @@ export class Edge implements ExchangeOwner {
       writeError(res, new TidegateError('TG_ERR_SHUTTING_DOWN', 'no configuration loaded yet'));
       return;
     }
-    let ex: Exchange;
+    let call: EdgeCall;
     try {
-      ex = new Exchange(res, req, this.config.limits, this, this.deadlines, this.clock.now(), this.tracer !== null);
+      call = new EdgeCall(this, res, req, this.config.limits, this.calls, this.clock.now());
     } catch (err) {
       const e = err instanceof TidegateError ? err : new TidegateError('TG_ERR_BAD_REQUEST', String(err));
-      this.metrics.errors.labels(e.hop).inc();
+      this.metrics.errors.labels(hopOf(e)).inc();
       this.log.debug({ err: e.message, code: e.code }, 'request refused');
       if (this.accessLog !== null) this.logRefused(res, req, e);
       writeError(res, e);
       return;
     }
     if (this.tracer !== null) {
-      const t = this.tracer.start(ex.head.traceparent, ex.head.tracestate);
-      ex.trace = t;
-      ex.head.headerBlock += t.headerLines();
+      const t = this.tracer.start(call.head.traceparent, call.head.tracestate);
+      call.trace = t;
+      call.head.headerBlock += t.headerLines();
     }
     this.inFlight++;
     if (this.closed) {
-      ex.fail(new TidegateError('TG_ERR_SHUTTING_DOWN', 'tidegate is shutting down'));
+      call.fail(new TidegateError('TG_ERR_SHUTTING_DOWN', 'tidegate is shutting down'));
       return;
     }
-    const rev = this.table.lookup(ex.head.host, this.config.tagHeaderRouting ? ex.head.tag : '', this.random);
+    const rev = this.table.lookup(call.head.host, this.config.tagHeaderRouting ? call.head.tag : '', this.random);
     if (rev === null) {
-      ex.fail(new TidegateError('TG_ERR_NO_ROUTE', `no service for host ${JSON.stringify(ex.head.host)}`));
+      call.fail(new TidegateError('TG_ERR_NO_ROUTE', `no service for host ${JSON.stringify(call.head.host)}`));
       return;
     }
-    ex.route = rev;
+    call.rev = rev;
     // Every timeout runs from arrival, so a wait in the buffer counts too (Knative's activator timeout handler).
-    ex.arm(rev.timeouts);
-    const slot = rev.throttler.tryAcquire();
-    if (slot !== null) {
-      this.dispatch(ex, rev, slot, false, ex.startedAt);
-      return;
-    }
-    this.buffer(ex, rev);
+    call.arm(rev.timeouts);
+    call.admit();
   };
 
-  /** Holds a request until a pod of `rev` is free (`avoid`: the pod a retry failed on, while there are others). */
-  private buffer(ex: Exchange, rev: RevisionRuntime, avoid: Slot | null = null): void {
-    if (rev.unreachable) {
-      // Static pods come back on their own or not at all: waiting for an ejection to end only hangs the client.
-      ex.fail(new TidegateError('TG_ERR_UPSTREAM_REFUSED', `every pod of revision ${rev.name} refuses connections`));
-      return;
-    }
-    const w = new BufferedRequest(this, ex, rev, avoid);
-    const now = this.clock.now();
-    // Its timeouts run on (from arrival); timeoutSeconds passing here is the activator's (504 activator-timeout).
-    ex.waiting = true;
-    if (rev.readyPods === 0 && rev.throttler.queued === 0) rev.coldSince = now;
-    // While buffered, `slot` is the buffer entry so an abort can cancel it. Set before enqueue:
-    // when a pod is free (a retry whose failed pod is the free one) enqueue grants at once, and
-    // the grant replaces it with the pod's slot.
-    ex.slot = w;
-    // The wait starts before enqueue too: a grant inside it ends the wait at once.
-    const trace = ex.trace as TraceState | null;
-    if (trace !== null) this.tracer!.bufferStart(trace, now);
-    if (!rev.throttler.enqueue(w)) {
-      ex.slot = null;
-      if (trace !== null) trace.bufferStart = 0; // refused, never waited
-      ex.fail(new TidegateError('TG_ERR_BUFFER_FULL', `revision ${rev.name} has ${rev.throttler.queued} requests (${rev.throttler.queuedBytes} body bytes) buffered; try again`));
-      return;
-    }
-    ex.viaActivator = true;
-    rev.activatorStats.requestIn(now, false);
-  }
-
-  /** A buffered request got a pod slot. */
-  released(w: BufferedRequest, slot: Slot): void {
-    const { ex, rev } = w;
-    const now = this.clock.now();
-    if (rev.coldSince > 0) {
-      // One sample per cold start: from the first buffered request to its release.
-      this.metrics.coldStart.labels(rev.name).observe((now - rev.coldSince) / 1000);
-      rev.coldSince = 0;
-    }
-    ex.setResponseHeader('x-tidegate-cold-start', String(now - w.enqueuedAt));
-    ex.waitedMs = now - w.enqueuedAt;
-    if (ex.trace !== null) this.tracer!.bufferEnd(ex.trace as TraceState, now, rev.name, true);
-    this.dispatch(ex, rev, slot, true);
-  }
-
-  /** `now`: the time when the caller has it at hand (the request's arrival, same turn). */
-  private dispatch(ex: Exchange, rev: RevisionRuntime, slot: Slot, viaActivator: boolean, now = this.clock.now()): void {
-    const pod = slot.pod;
-    ex.slot = slot;
-    ex.pod = pod;
-    pod.inFlight++;
-    if (!viaActivator) pod.stats.requestIn(now, false);
-    ex.forward(pod.pool, viaActivator ? rev.extraHeaders : '');
-  }
-
-  // ---- ExchangeOwner ----
-
-  exchangeDone(ex: Exchange): void {
+  /** A call ended (answered, failed, or the client went away): its counts, log line and span. */
+  callEnded(call: EdgeCall): void {
     this.inFlight--;
-    const rev = ex.route as RevisionRuntime | null;
+    const rev = call.rev;
     const now = this.clock.now();
     if (rev !== null) {
-      const held = ex.slot;
-      if (held instanceof BufferedRequest) {
-        // Ended while still buffered (client abort, timeout): leave the queue.
-        rev.throttler.cancel(held);
-      } else if (held !== null) {
-        const slot = held as Slot;
-        if (slot.refusals !== 0 && ex.responseStarted) rev.throttler.answered(slot);
-        this.releaseSlot(rev, slot, ex.pod as PodHandle, now, ex.viaActivator);
-      }
-      if (ex.viaActivator) rev.activatorStats.requestOut(now, false);
-      rev.observe(this.metrics, ex.status, (now - ex.startedAt) / 1000);
+      if (call.viaActivator) rev.activatorStats.requestOut(now, false);
+      rev.observe(this.metrics, call.status, (now - call.startedAt) / 1000);
     } else {
-      this.metrics.requests.labels('', '', String(ex.status)).inc();
+      this.metrics.requests.labels('', '', String(call.status)).inc();
     }
-    if (ex.error) {
-      this.metrics.errors.labels(ex.error.hop).inc();
-      if (ex.error.status >= 500) this.log.warn({ host: ex.head.host, url: ex.head.url, revision: rev?.name, hop: ex.error.hop, status: ex.error.status, err: ex.error.message }, 'request failed');
+    const error = call.error;
+    if (error !== null) {
+      const hop = hopOf(error);
+      const status = statusOf(error);
+      this.metrics.errors.labels(hop).inc();
+      if (status >= 500) this.log.warn({ host: call.head.host, url: call.head.url, revision: rev?.name, hop, status, err: error.message }, 'request failed');
     }
-    if (this.accessLog !== null) this.accessLog.exchange(ex, rev, ex.pod === null ? null : (ex.pod as PodHandle).id, now);
-    if (ex.trace !== null) this.endSpan(ex, rev, now);
-    ex.pod = ex.slot = null;
+    const pod = call.pod === null ? null : call.pod.id;
+    if (this.accessLog !== null) this.accessLog.exchange(call, rev, pod, now);
+    if (call.trace !== null) this.endSpan(call, rev, pod, now);
     if (this.inFlight === 0 && this.draining) this.draining();
-  }
-
-  upstreamFailed(ex: Exchange, err: TidegateError, retryable: boolean): void {
-    const rev = ex.route as RevisionRuntime;
-    const failed = ex.slot as Slot;
-    const viaActivator = ex.viaActivator;
-    // A refused connection means nothing listens there: the pod is left out for a while (before
-    // its slot is freed, so no waiter is granted to it). The request never reached an app (so any
-    // method may go again), and for pods tidegate runs (which come back, or are replaced) it is
-    // not counted as a try: it waits for a pod that accepts, within the revision's timeout.
-    // Static pods nobody restarts are not waited for.
-    const refused = err.code === 'TG_ERR_UPSTREAM_REFUSED';
-    // One failure of a pod is one ejection, however many of its connections were refused.
-    if (refused && rev.throttler.eject(failed)) {
-      this.metrics.ejections.labels(rev.name).inc();
-      this.log.warn({ revision: rev.name, pod: failed.id, address: failed.address }, 'pod refused a connection: left out for a while');
-    }
-    this.releaseSlot(rev, failed, ex.pod as PodHandle, this.clock.now(), viaActivator);
-    ex.pod = ex.slot = null;
-    if (refused && rev.managed) ex.attempts--;
-    if (refused && rev.unreachable) this.failEjected(rev);
-    if (retryable && ex.attempts < MAX_ATTEMPTS) {
-      const next = rev.throttler.tryAcquire(failed);
-      if (next !== null) {
-        this.metrics.retries.labels(rev.name).inc();
-        ex.retries++;
-        this.log.info({ revision: rev.name, pod: failed.id, retryPod: next.id, err: err.message }, 'retrying on another pod');
-        this.dispatch(ex, rev, next, viaActivator);
-        return;
-      }
-      if (rev.unreachable) {
-        ex.fail(err);
-        return;
-      }
-      this.metrics.retries.labels(rev.name).inc();
-      ex.retries++;
-      // No other pod can take it now: wait in the buffer for one (or for the failed pod itself
-      // when it is the revision's only one), as a request to a cold revision does.
-      this.log.info({ revision: rev.name, pod: failed.id, err: err.message }, 'retrying when a pod is free');
-      if (viaActivator) rev.activatorStats.requestOut(this.clock.now(), false);
-      ex.viaActivator = false;
-      this.buffer(ex, rev, failed);
-      return;
-    }
-    ex.fail(err);
   }
 
   /** A request refused while its head was read: logged from what uWS still has (same turn). */
   private logRefused(res: HttpResponse, req: HttpRequest, e: TidegateError): void {
     const query = req.getQuery();
     const url = query ? `${req.getUrl()}?${query}` : req.getUrl();
-    this.accessLog!.refused(clientAddress(res), req.getCaseSensitiveMethod(), url, req.getHeader('host'), req.getHeader('traceparent'), e, this.clock.now());
+    this.accessLog!.refused(this.reader.clientAddress(res), req.getCaseSensitiveMethod(), url, req.getHeader('host'), req.getHeader('traceparent'), e, this.clock.now());
   }
 
-  private endSpan(ex: Exchange, rev: RevisionRuntime | null, now: number): void {
-    this.tracer!.end(ex.trace as TraceState, {
-      startMs: ex.startedAt,
+  private endSpan(call: EdgeCall, rev: RevisionRuntime | null, pod: string | null, now: number): void {
+    this.tracer!.end(call.trace!, {
+      startMs: call.startedAt,
       endMs: now,
-      method: ex.head.method,
-      host: ex.head.host,
-      status: ex.status,
+      method: call.head.method,
+      host: call.head.host,
+      status: call.status,
       service: rev === null ? null : rev.service,
       revision: rev === null ? null : rev.name,
-      pod: ex.pod === null ? null : (ex.pod as PodHandle).id,
-      errorHop: ex.upstreamError ?? (ex.error === null ? null : ex.error.hop),
+      pod,
+      errorHop: call.upstreamError ?? (call.error === null ? null : hopOf(call.error)),
     });
-  }
-
-  /** Every pod of a static revision refuses: the requests waiting for one are answered now, not when an ejection ends. */
-  private failEjected(rev: RevisionRuntime): void {
-    if (rev.throttler.queued === 0) return;
-    rev.throttler.rejectAll(new TidegateError('TG_ERR_UPSTREAM_REFUSED', `every pod of revision ${rev.name} refuses connections`));
-  }
-
-  private releaseSlot(rev: RevisionRuntime, slot: Slot, pod: PodHandle, now: number, viaActivator: boolean): void {
-    pod.inFlight--;
-    if (!viaActivator) pod.stats.requestOut(now, false);
-    rev.throttler.release(slot);
   }
 
   private onFirstQueued(revision: string): void {

@@ -1,8 +1,13 @@
 import type { PodRecord } from '../store/store.js';
 import { UpstreamPool } from '../upstream/pool.js';
+import type { UpstreamRuntime } from '../upstream/runtime.js';
 import { RequestStats } from '../queue/request-stats.js';
 
-/** The edge's object for one pod: its connection pool and its request stats. */
+/**
+ * The edge's object for one pod: its dispatcher (the HTTP/1.1 pool) and its
+ * request stats. How many requests are in flight to it is the throttler's
+ * count (PodSlot.inFlight), the only one.
+ */
 export class PodHandle {
   readonly id: string;
   readonly address: string;
@@ -11,14 +16,11 @@ export class PodHandle {
   readonly queueProxy: boolean;
   readonly pool: UpstreamPool;
   readonly stats = new RequestStats();
-  /** This edge's requests in flight to the pod (also tracked by the throttler's slot). */
-  inFlight = 0;
-
-  constructor(record: PodRecord) {
+  constructor(record: PodRecord, upstream: UpstreamRuntime) {
     this.id = record.id;
     this.address = record.address;
     this.revision = record.revision;
     this.queueProxy = record.queueProxy === true;
-    this.pool = new UpstreamPool(record.address);
+    this.pool = new UpstreamPool(record.address, upstream);
   }
 }

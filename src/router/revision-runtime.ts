@@ -7,11 +7,13 @@ import { RequestStats } from '../queue/request-stats.js';
 import { PodHandle } from './pod-handle.js';
 import type { EdgeMetrics } from '../admin/metrics.js';
 import type { HotCounterChild, HotHistogramChild } from '../admin/hot-metrics.js';
-import type { ExchangeTimeouts } from '../upstream/exchange.js';
+import { PerStatus } from '../admin/per-status.js';
+import { requestTimeouts, type RequestTimeouts } from '../proxy/timeouts.js';
+import type { UpstreamRuntime } from '../upstream/runtime.js';
 
-/** The revision's timeouts as the exchanges read them: one frozen object, shared by all its requests. */
-function timeoutsOf(spec: RevisionSpec): ExchangeTimeouts {
-  return Object.freeze({ totalMs: spec.timeoutSeconds * 1000, responseStartMs: spec.responseStartTimeoutSeconds * 1000, idleMs: spec.idleTimeoutSeconds * 1000 });
+/** The revision's timeouts as its requests read them: one frozen object, shared by all of them. */
+function timeoutsOf(spec: RevisionSpec): RequestTimeouts {
+  return requestTimeouts(spec.timeoutSeconds, spec.responseStartTimeoutSeconds, spec.idleTimeoutSeconds);
 }
 
 /**
@@ -31,13 +33,19 @@ export class RevisionRuntime {
   /** When the buffer last went from empty to non-empty while no pod was ready (cold start), else 0. */
   coldSince = 0;
   /** timeoutSeconds, responseStartTimeoutSeconds, idleTimeoutSeconds: each counted from the request's arrival. */
-  timeouts: ExchangeTimeouts;
+  timeouts: RequestTimeouts;
   readonly extraHeaders = 'k-proxy-request: activator\r\n';
-  // Metric children cached per status code: labels() builds a key on every call.
-  private byCode = new Map<number, HotCounterChild>();
+  private byStatus: PerStatus<HotCounterChild> | null = null;
   private duration: HotHistogramChild | null = null;
 
-  constructor(spec: RevisionSpec, activator: ActivatorSettings, clock: Clock, onFirstQueued: () => void, random: () => number) {
+  constructor(
+    spec: RevisionSpec,
+    activator: ActivatorSettings,
+    clock: Clock,
+    private readonly upstream: UpstreamRuntime,
+    onFirstQueued: () => void,
+    random: () => number,
+  ) {
     this.spec = spec;
     this.timeouts = timeoutsOf(spec);
     this.throttler = new RevisionThrottler<PodHandle>({
@@ -86,7 +94,7 @@ export class RevisionRuntime {
     for (const r of records) {
       if (!r.ready) continue;
       const old = this.pods.get(r.id);
-      next.set(r.id, old && old.address === r.address ? old : new PodHandle(r));
+      next.set(r.id, old && old.address === r.address ? old : new PodHandle(r, this.upstream));
     }
     for (const [id, old] of this.pods) if (next.get(id) !== old) old.pool.close();
     this.pods = next;
@@ -114,9 +122,7 @@ export class RevisionRuntime {
 
   /** Counts one answered request in the metrics. */
   observe(metrics: EdgeMetrics, status: number, seconds: number): void {
-    let c = this.byCode.get(status);
-    if (c === undefined) this.byCode.set(status, (c = metrics.requests.labels(this.service, this.name, String(status))));
-    c.inc();
+    (this.byStatus ??= new PerStatus((code) => metrics.requests.labels(this.service, this.name, code))).of(status).inc();
     (this.duration ??= metrics.duration.labels(this.service, this.name)).observe(seconds);
   }
 

@@ -1,44 +1,36 @@
 /**
- * Every error tidegate turns into a response or an exit, with a stable code:
- * the one table of code → { status, hop }. Only the HTTP edges (router,
- * queue-proxy) map these to statuses; the `hop` is what the client sees in
- * the X-Tidegate-Error header. docs/operations.md ("Error codes") lists every
- * row; test/shared/errors-documented.test.ts fails when the two drift.
+ * Every error tidegate turns into a response or an exit has a stable code.
+ * What a code means to an HTTP client (its status, the hop named in
+ * X-Tidegate-Error) is the HTTP edge's table: src/proxy/http-errors.ts.
  */
-export const ERRORS = {
-  TG_ERR_NO_ROUTE: { status: 404, hop: 'router-no-route' },
-  TG_ERR_BAD_REQUEST: { status: 400, hop: 'edge-bad-request' },
-  TG_ERR_SMUGGLING: { status: 400, hop: 'edge-smuggling' },
-  TG_ERR_HEADERS_TOO_LARGE: { status: 431, hop: 'edge-headers-too-large' },
-  TG_ERR_BODY_TOO_LARGE: { status: 413, hop: 'edge-body-too-large' },
-  TG_ERR_UPSTREAM_REFUSED: { status: 502, hop: 'upstream-refused' },
-  TG_ERR_UPSTREAM_RESET: { status: 502, hop: 'upstream-reset' },
-  TG_ERR_UPSTREAM_PROTOCOL: { status: 502, hop: 'upstream-protocol' },
-  TG_ERR_UPSTREAM_TIMEOUT: { status: 504, hop: 'upstream-timeout' },
-  TG_ERR_BUFFER_FULL: { status: 503, hop: 'activator-buffer-full' },
-  TG_ERR_BUFFER_TIMEOUT: { status: 504, hop: 'activator-timeout' },
+export type ErrorCode =
+  | 'TG_ERR_NO_ROUTE'
+  | 'TG_ERR_BAD_REQUEST'
+  | 'TG_ERR_SMUGGLING'
+  | 'TG_ERR_HEADERS_TOO_LARGE'
+  | 'TG_ERR_BODY_TOO_LARGE'
+  | 'TG_ERR_UPSTREAM_REFUSED'
+  | 'TG_ERR_UPSTREAM_RESET'
+  | 'TG_ERR_UPSTREAM_PROTOCOL'
+  | 'TG_ERR_UPSTREAM_TIMEOUT'
+  | 'TG_ERR_BUFFER_FULL'
+  | 'TG_ERR_BUFFER_TIMEOUT'
   /** timeoutSeconds (counted from arrival) passed while the request still waited in the activator buffer. */
-  TG_ERR_ACTIVATOR_TIMEOUT: { status: 504, hop: 'activator-timeout' },
+  | 'TG_ERR_ACTIVATOR_TIMEOUT'
   /** responseStartTimeoutSeconds passed with no response byte from the pod. */
-  TG_ERR_RESPONSE_START_TIMEOUT: { status: 504, hop: 'upstream-response-start-timeout' },
+  | 'TG_ERR_RESPONSE_START_TIMEOUT'
   /** idleTimeoutSeconds passed with no byte either way, before any response byte. */
-  TG_ERR_IDLE_TIMEOUT: { status: 504, hop: 'upstream-idle-timeout' },
-  TG_ERR_QUEUE_FULL: { status: 503, hop: 'queue-proxy-queue-full' },
-  TG_ERR_QUEUE_TIMEOUT: { status: 504, hop: 'queue-proxy-timeout' },
-  TG_ERR_SHUTTING_DOWN: { status: 503, hop: 'edge-shutting-down' },
-  TG_ERR_UWS_FALLBACK: { status: 500, hop: 'startup' },
+  | 'TG_ERR_IDLE_TIMEOUT'
+  | 'TG_ERR_QUEUE_FULL'
+  | 'TG_ERR_QUEUE_TIMEOUT'
+  | 'TG_ERR_SHUTTING_DOWN'
+  | 'TG_ERR_UWS_FALLBACK'
   /** A listener could not bind its address and port: the process exits 1 before starting anything else. */
-  TG_ERR_LISTEN: { status: 500, hop: 'startup' },
+  | 'TG_ERR_LISTEN'
   /** The shared store (Redis) is unreachable; callers fail static, never a client response. */
-  TG_ERR_STORE_UNAVAILABLE: { status: 503, hop: 'store-unavailable' },
-} as const;
-
-export type ErrorCode = keyof typeof ERRORS;
+  | 'TG_ERR_STORE_UNAVAILABLE';
 
 export class TidegateError extends Error {
-  readonly status: number;
-  readonly hop: string;
-
   constructor(
     readonly code: ErrorCode,
     message: string,
@@ -46,20 +38,5 @@ export class TidegateError extends Error {
   ) {
     super(message, options);
     this.name = 'TidegateError';
-    this.status = ERRORS[code].status;
-    this.hop = ERRORS[code].hop;
   }
 }
-
-/** Status line text for the statuses tidegate produces itself. */
-export const STATUS_TEXT: Readonly<Record<number, string>> = {
-  200: 'OK',
-  400: 'Bad Request',
-  404: 'Not Found',
-  413: 'Payload Too Large',
-  431: 'Request Header Fields Too Large',
-  500: 'Internal Server Error',
-  502: 'Bad Gateway',
-  503: 'Service Unavailable',
-  504: 'Gateway Timeout',
-};

@@ -1,51 +1,37 @@
 import net from 'node:net';
 import { TidegateError } from '../shared/errors.js';
-import { ResponseParser, type ResponseSink } from './response-parser.js';
-import { readBuffer, returnSlab, SLAB_SIZE, takeSlab } from './buffers.js';
-import { readRaw, writeRaw } from './raw-socket.js';
+import { ResponseParser, type ResponseHead, type ResponseSink } from './response-parser.js';
+import { SLAB_SIZE } from './buffers.js';
+import type { DispatchController, DispatchHandler, UpstreamRequest } from './dispatcher.js';
 import type { UpstreamPool } from './pool.js';
+import type { UpstreamRuntime } from './runtime.js';
 
-/** The side that uses a connection for one request at a time (an Exchange). */
-export interface ConnectionUser extends ResponseSink {
-  /** The socket failed or closed before the response completed. */
-  onConnectionError(err: TidegateError, gotResponseBytes: boolean): void;
-  /** The socket's write buffer drained (request-body backpressure). */
-  onUpstreamDrain(): void;
-  /** Runs `fn` with the client's writes corked, so one upstream read makes one client write. */
-  cork(fn: () => void): void;
-}
-
-/** Request bytes queued in a socket beyond which the client is paused. */
+/** Request bytes queued in a socket beyond which the caller is told to wait. */
 const MAX_QUEUED = 256 * 1024;
+/** How long a pod's idle connection is kept when its response did not say (Keep-Alive: timeout=N). */
+const DEFAULT_KEEP_ALIVE_MS = 4000;
+const LAST_CHUNK = '0\r\n\r\n';
 
 /**
- * Connections whose writes are held until the end of this event-loop turn.
- * The requests that one turn of uWS reads go out to the pods together, so a
- * pod woken by the first finds the rest waiting instead of being woken (and
- * preempting tidegate on a shared core) once per request.
+ * One keep-alive HTTP/1.1 socket to an upstream, carrying one request at a
+ * time: it is the DispatchController of the request it carries. Response
+ * bytes are read into the runtime's shared read buffer and go straight to the
+ * handler through the parser; request-body bytes go out from recycled slabs,
+ * framed as chunks when the request is chunked.
  */
-const held: UpstreamConnection[] = [];
-function flushHeld(): void {
-  for (let i = 0; i < held.length; i++) held[i]!.flush();
-  held.length = 0;
-}
-
-const NULL_SINK: ResponseSink = { onResponseHead() {}, onResponseBody() {}, onResponseEnd() {} };
-
-/**
- * One keep-alive socket to an upstream, carrying one request at a time.
- * Response bytes are read into the shared read buffer and go straight to the
- * user through the parser; request-body bytes go out from recycled slabs.
- */
-export class UpstreamConnection {
+export class UpstreamConnection implements DispatchController, ResponseSink {
   readonly socket: net.Socket;
-  private parser = new ResponseParser(NULL_SINK);
-  private user: ConnectionUser | null = null;
+  private readonly parser: ResponseParser;
+  private handler: DispatchHandler | null = null;
   private gotBytes = false;
   private lastError: NodeJS.ErrnoException | null = null;
   private dead = false;
+  private chunked = false;
+  private requestDone = false;
+  private keepAlive = false;
+  private keepAliveMs = DEFAULT_KEEP_ALIVE_MS;
   private data: Buffer | null = null;
-  /** Created once per connection: feeds `this.data` to the parser inside the user's cork. */
+  /** Created once per connection: feeds `this.data` to the parser inside the handler's cork. */
   private readonly feedData = (): void => {
     try {
       this.parser.feed(this.data!);
@@ -54,28 +40,31 @@ export class UpstreamConnection {
     }
   };
   private feedError: unknown = null;
-  /** A body-less request's head, waiting for the end of the turn (see `held`). */
+  /** A body-less request's head, waiting for the end of the turn (UpstreamRuntime.holdWrites). */
   private heldHead: string | null = null;
   private isHeld = false;
-  /** Requests served so far: a failure on a reused connection may be a keep-alive race. */
-  uses = 0;
-  /** While idle in its pool: when it must no longer be reused (epoch ms). */
+  /** While idle in its pool: when it must no longer be reused (clock ms). */
   idleUntil = 0;
 
   /** Slabs handed to the socket, in write order: each write's callback returns the oldest. */
   private slabs: Buffer[] = [];
   private readonly slabWritten = (): void => {
     const slab = this.slabs.shift();
-    if (slab !== undefined) returnSlab(slab);
+    if (slab !== undefined) this.runtime.buffers.returnSlab(slab);
   };
 
-  constructor(private pool: UpstreamPool) {
+  constructor(
+    private readonly pool: UpstreamPool,
+    private readonly runtime: UpstreamRuntime,
+  ) {
+    this.parser = new ResponseParser(this, runtime.buffers.heads);
+    const read = runtime.buffers.read;
     const socket = net.connect({
       host: pool.host,
       port: pool.port,
       noDelay: true,
       onread: {
-        buffer: readBuffer,
+        buffer: read,
         callback: (n: number, buf: Uint8Array): boolean => {
           this.onData((buf as Buffer).subarray(0, n));
           return true; // backpressure pauses the socket explicitly
@@ -83,37 +72,37 @@ export class UpstreamConnection {
       },
     });
     this.socket = socket;
-    readRaw(socket, (n) => this.onData(readBuffer.subarray(0, n)));
+    runtime.raw?.readRaw(socket, (n) => this.onData(read.subarray(0, n)));
     socket.on('error', (err: NodeJS.ErrnoException) => {
       this.lastError = err;
     });
     socket.on('close', () => this.onClose());
-    socket.on('drain', () => this.user?.onUpstreamDrain());
+    socket.on('drain', () => this.handler?.onRequestDrain());
   }
 
   /**
    * Starts a request: its head goes out at the end of this turn, straight to
-   * the socket's handle when it has no body (`bodyFollows` false), else
-   * corked with the first body bytes the caller writes next.
+   * the socket's handle when it has no body, else corked with the first body
+   * bytes written next.
    */
-  start(user: ConnectionUser, head: string, isHead: boolean, bodyFollows: boolean): boolean {
-    this.user = user;
+  start(handler: DispatchHandler, req: UpstreamRequest, extraHeaders: string): void {
+    this.handler = handler;
     this.gotBytes = false;
-    this.uses++;
-    this.parser.sink = user;
-    this.parser.expect(isHead);
+    this.keepAlive = false;
+    this.chunked = req.chunked;
+    this.requestDone = !req.chunked && req.contentLength <= 0;
+    this.parser.expect(req.method === 'HEAD');
     if (!this.isHeld) {
       this.isHeld = true;
-      held.push(this);
-      if (held.length === 1) setImmediate(flushHeld);
+      this.runtime.holdWrites(this);
     }
-    if (!bodyFollows) {
+    const head = `${req.method} ${req.url} HTTP/1.1\r\n${req.headerBlock}${extraHeaders}\r\n`;
+    if (this.requestDone) {
       this.heldHead = head;
-      return true;
+      return;
     }
     if (!this.socket.writableCorked) this.socket.cork();
     this.socket.write(head, 'utf8');
-    return this.socket.writableLength < MAX_QUEUED;
   }
 
   /** Sends what start() held. */
@@ -121,31 +110,42 @@ export class UpstreamConnection {
     this.isHeld = false;
     const head = this.heldHead;
     this.heldHead = null;
-    if (head !== null && !this.dead && !writeRaw(this.socket, head)) this.socket.write(head, 'utf8');
+    if (head !== null && !this.dead && !this.runtime.raw?.writeRaw(this.socket, head)) this.socket.write(head, 'utf8');
     if (this.socket.writableCorked) this.socket.uncork();
   }
 
-  /**
-   * Writes and says whether the caller may keep writing. Node's write()
-   * answers false for any chunk above its 16 KiB high-water mark even when the
-   * kernel took it all at once; pausing the client then costs a pause/resume
-   * round per request body. What matters is what is still queued.
-   */
-  write(chunk: Buffer | string): boolean {
-    this.socket.write(chunk);
-    return this.socket.writableLength < MAX_QUEUED;
-  }
+  // ---- DispatchController ----
 
-  /** Like write(), for bytes whose memory the caller will reuse (a uWS body chunk): they are copied into slabs first. */
-  writeCopy(bytes: Uint8Array): boolean {
+  /**
+   * Body bytes, copied into slabs (the caller's memory is uWS's, reused once
+   * it returns); one chunk each when the request is chunked. Node's write()
+   * answers false for any chunk above its 16 KiB high-water mark even when
+   * the kernel took it all at once, and pausing the client then costs a
+   * pause/resume round per request body: what matters is what is still queued.
+   */
+  write(bytes: Uint8Array): boolean {
+    if (bytes.length === 0) return true;
+    if (this.chunked) this.socket.write(`${bytes.length.toString(16)}\r\n`);
+    const buffers = this.runtime.buffers;
     for (let at = 0; at < bytes.length; at += SLAB_SIZE) {
       const n = Math.min(SLAB_SIZE, bytes.length - at);
-      const slab = takeSlab();
+      const slab = buffers.takeSlab();
       slab.set(n === bytes.length ? bytes : bytes.subarray(at, at + n));
       this.slabs.push(slab);
       this.socket.write(n === SLAB_SIZE ? slab : slab.subarray(0, n), this.slabWritten);
     }
+    if (this.chunked) this.socket.write('\r\n');
     return this.socket.writableLength < MAX_QUEUED;
+  }
+
+  end(): void {
+    if (this.requestDone) return;
+    this.requestDone = true;
+    if (this.chunked) this.socket.write(LAST_CHUNK);
+  }
+
+  get connecting(): boolean {
+    return this.socket.connecting;
   }
 
   pause(): void {
@@ -161,63 +161,80 @@ export class UpstreamConnection {
   }
 
   /**
-   * The user is finished with the connection: back to the pool, or closed.
-   * Only a response that ended exactly where its framing said lets the
-   * connection carry another request (`parser.reusable`: no byte after it).
+   * Back to the pool, or closed. Only an exchange where the request was sent
+   * whole and the response ended exactly where its framing said (no byte
+   * after it: `parser.reusable`) on a keep-alive connection may carry another.
    */
-  finish(reusable: boolean, idleTimeoutMs: number): void {
-    this.user = null;
-    this.parser.sink = NULL_SINK;
-    if (reusable && !this.dead && this.parser.reusable) {
+  release(): void {
+    this.handler = null;
+    if (this.requestDone && this.keepAlive && !this.dead && this.parser.reusable) {
       this.socket.resume();
-      this.pool.release(this, idleTimeoutMs);
+      this.pool.release(this, this.keepAliveMs);
     } else this.destroy();
+  }
+
+  abort(): void {
+    this.destroy();
+  }
+
+  // ---- ResponseSink: the parser's events, passed to the handler ----
+
+  onResponseHead(head: ResponseHead): void {
+    this.keepAlive = head.keepAlive;
+    this.keepAliveMs = head.keepAliveMs >= 0 ? head.keepAliveMs : DEFAULT_KEEP_ALIVE_MS;
+    this.handler?.onResponseStart(head);
+  }
+
+  onResponseBody(chunk: Buffer): void {
+    this.handler?.onResponseData(chunk);
+  }
+
+  onResponseEnd(): void {
+    this.handler?.onResponseEnd();
   }
 
   destroy(): void {
     if (this.dead) return;
     this.dead = true;
-    this.user = null;
+    this.handler = null;
     this.socket.destroy();
     this.pool.forget(this);
   }
 
   private onData(data: Buffer): void {
-    const user = this.user;
-    if (!user) {
+    const handler = this.handler;
+    if (!handler) {
       // Bytes on an idle connection belong to no request: the peer is confused.
       this.destroy();
       return;
     }
     this.gotBytes = true;
     this.data = data;
-    user.cork(this.feedData);
+    handler.cork(this.feedData);
     this.data = null;
     if (this.feedError !== null) {
       const err = this.feedError;
       this.feedError = null;
-      this.user = null;
       this.destroy();
-      this.data = null;
-      user.onConnectionError(err instanceof TidegateError ? err : new TidegateError('TG_ERR_UPSTREAM_PROTOCOL', err instanceof Error ? err.message : 'unparseable response'), true);
+      handler.onResponseError(err instanceof TidegateError ? err : new TidegateError('TG_ERR_UPSTREAM_PROTOCOL', err instanceof Error ? err.message : 'unparseable response'), true);
     }
   }
 
   private onClose(): void {
     this.data = null;
-    const user = this.user;
+    const handler = this.handler;
     this.dead = true;
     this.pool.forget(this);
-    if (!user) return;
+    if (!handler) return;
     // A body that ends with the connection ends only by the pod's FIN: a reset
     // (or any socket error) cuts it, and the client must see it cut, not complete.
     if (this.parser.eof(this.lastError === null)) return;
-    this.user = null;
+    this.handler = null;
     const code = this.lastError?.code;
     const err =
       code === 'ECONNREFUSED'
         ? new TidegateError('TG_ERR_UPSTREAM_REFUSED', `connection to ${this.pool.address} refused`)
         : new TidegateError('TG_ERR_UPSTREAM_RESET', `connection to ${this.pool.address} ${code ? `failed (${code})` : 'closed'} before the response completed`);
-    user.onConnectionError(err, this.gotBytes);
+    handler.onResponseError(err, this.gotBytes);
   }
 }

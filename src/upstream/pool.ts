@@ -1,37 +1,33 @@
 import { splitAddress } from '../shared/probe.js';
-import { realClock, type Clock } from '../shared/clock.js';
 import { UpstreamConnection } from './connection.js';
+import type { DispatchController, DispatchHandler, Dispatcher, UpstreamRequest } from './dispatcher.js';
+import type { UpstreamRuntime } from './runtime.js';
 
 export interface PoolOptions {
   /** Idle connections kept beyond this are closed. */
   readonly maxIdle?: number;
-  /** Idle connections are closed after this long (below Node's 5 s keep-alive default, to avoid reuse races). */
+  /** The longest an idle connection is kept, whatever the pod's Keep-Alive says (below Node's 5 s server default, to avoid reuse races). */
   readonly idleTimeoutMs?: number;
-  readonly clock?: Clock;
 }
 
-/** Every pool, so one background sweep closes connections left idle too long. */
-const pools = new Set<UpstreamPool>();
-let sweeper: ReturnType<Clock['setInterval']> | null = null;
-
 /**
- * Keep-alive connections to one upstream address. There is no cap on open
- * connections: a pool grows to the concurrency it carries (the throttler,
- * not the pool, bounds in-flight requests per pod), and idle connections
- * are reused most-recently-used first.
+ * The HTTP/1.1 dispatcher for one upstream address: keep-alive connections,
+ * one request each at a time. There is no cap on open connections: a pool
+ * grows to the concurrency it carries (the throttler or the breaker, not the
+ * pool, bounds in-flight requests per pod), and idle connections are reused
+ * most-recently-used first, so the least recently used ones age out.
  */
-export class UpstreamPool {
+export class UpstreamPool implements Dispatcher {
   readonly host: string;
   readonly port: number;
   readonly maxIdle: number;
   readonly idleTimeoutMs: number;
   private idle: UpstreamConnection[] = [];
-  private open = new Set<UpstreamConnection>();
   private closed = false;
-  private readonly clock: Clock;
 
   constructor(
     readonly address: string,
+    private readonly runtime: UpstreamRuntime,
     options: PoolOptions = {},
   ) {
     const { host, port } = splitAddress(address);
@@ -39,39 +35,38 @@ export class UpstreamPool {
     this.port = port;
     this.maxIdle = options.maxIdle ?? 1024;
     this.idleTimeoutMs = options.idleTimeoutMs ?? 4000;
-    this.clock = options.clock ?? realClock;
-    pools.add(this);
-    if (sweeper === null) {
-      sweeper = this.clock.setInterval(sweepAll, 1000);
-      sweeper.unref?.();
-    }
+    runtime.addPool(this);
+  }
+
+  dispatch(request: UpstreamRequest, extraHeaders: string, handler: DispatchHandler): DispatchController {
+    const conn = this.acquire();
+    conn.start(handler, request, extraHeaders);
+    return conn;
   }
 
   /** An idle connection, or a new one (writes before connect are buffered by the socket). */
-  acquire(): UpstreamConnection {
+  private acquire(): UpstreamConnection {
     // Idle connections expire lazily (no socket timer per request): skip stale ones.
-    const now = this.clock.now();
+    const now = this.runtime.clock.now();
     for (let conn = this.idle.pop(); conn !== undefined; conn = this.idle.pop()) {
       if (conn.idleUntil > now) return conn;
       conn.destroy();
     }
-    const fresh = new UpstreamConnection(this);
-    this.open.add(fresh);
-    return fresh;
+    return new UpstreamConnection(this, this.runtime);
   }
 
-  /** Called by a connection whose exchange finished cleanly. */
-  release(conn: UpstreamConnection, idleTimeoutMs: number): void {
+  /** Called by a connection whose exchange finished cleanly; `keepAliveMs`: how long the pod said it keeps it. */
+  release(conn: UpstreamConnection, keepAliveMs: number): void {
     if (this.closed || this.idle.length >= this.maxIdle) {
       conn.destroy();
       return;
     }
-    conn.idleUntil = this.clock.now() + Math.min(idleTimeoutMs, this.idleTimeoutMs);
+    conn.idleUntil = this.runtime.clock.now() + Math.min(keepAliveMs, this.idleTimeoutMs);
     this.idle.push(conn);
   }
 
-  /** Closes idle connections past their time (oldest are at the bottom of the stack). */
-  sweep(now = this.clock.now()): void {
+  /** Closes idle connections past their time (the oldest are at the bottom of the stack). */
+  sweep(now: number): void {
     let stale = 0;
     while (stale < this.idle.length && this.idle[stale]!.idleUntil <= now) stale++;
     if (stale > 0) for (const conn of this.idle.splice(0, stale)) conn.destroy();
@@ -79,7 +74,6 @@ export class UpstreamPool {
 
   /** Called by a connection when its socket is gone. */
   forget(conn: UpstreamConnection): void {
-    this.open.delete(conn);
     const i = this.idle.indexOf(conn);
     if (i >= 0) this.idle.splice(i, 1);
   }
@@ -88,10 +82,6 @@ export class UpstreamPool {
   close(): void {
     this.closed = true;
     for (const conn of this.idle.splice(0)) conn.destroy();
-    pools.delete(this);
+    this.runtime.removePool(this);
   }
-}
-
-function sweepAll(): void {
-  for (const pool of pools) pool.sweep();
 }

@@ -14,8 +14,9 @@ import { getSystemErrorName } from 'node:util';
  *
  * Both use Node's stream binding (`process.binding('stream_wrap')`, stable
  * through Node 20, which `engines` pins). When it is not what they expect,
- * `RAW_SOCKETS` is false and connections keep to net.Socket's own path.
- * TIDEGATE_RAW_SOCKETS=0 turns them off (the tests run both paths).
+ * loadRawSockets() returns null and connections keep to net.Socket's own
+ * path, as they do when the upstream runtime is made without them
+ * (TIDEGATE_RAW_SOCKETS=0: the tests run both paths).
  */
 
 interface StreamHandle {
@@ -37,8 +38,7 @@ interface StreamWrapBinding {
   kLastWriteWasAsync: number;
 }
 
-function load(): StreamWrapBinding | null {
-  if (process.env.TIDEGATE_RAW_SOCKETS === '0') return null;
+function loadBinding(): StreamWrapBinding | null {
   try {
     const b = (process as unknown as { binding(name: string): Partial<StreamWrapBinding> }).binding('stream_wrap');
     const ok =
@@ -52,8 +52,11 @@ function load(): StreamWrapBinding | null {
   }
 }
 
-const binding = load();
-export const RAW_SOCKETS = binding !== null;
+/** The shortcuts, or null when Node's binding is not what they expect. */
+export function loadRawSockets(): RawSockets | null {
+  const binding = loadBinding();
+  return binding === null ? null : new RawSockets(binding);
+}
 
 function handleOf(socket: net.Socket): StreamHandle | null {
   const h = (socket as unknown as { _handle?: Partial<StreamHandle> | null })._handle;
@@ -65,64 +68,70 @@ function uvError(errno: number): NodeJS.ErrnoException {
   return Object.assign(new Error(`write ${code}`), { code, errno, syscall: 'write' });
 }
 
-let spare: WriteReq | null = null;
-
 function onRawWriteComplete(this: WriteReq, status: number): void {
   const socket = this.socket;
   this.socket = null;
   if (status < 0 && socket !== null && !socket.destroyed) socket.destroy(uvError(status));
 }
 
-/**
- * Writes `data` (as UTF-8) to the socket's handle now, when nothing is queued
- * before it. Returns false, having written nothing, when the raw path cannot
- * be used (no binding, still connecting, bytes waiting in the Writable); the
- * caller then uses socket.write. A write error destroys the socket with it.
- */
-export function writeRaw(socket: net.Socket, data: string): boolean {
-  if (binding === null || socket.connecting || socket.destroyed || socket.writableLength > 0) return false;
-  const handle = handleOf(socket);
-  if (handle === null) return false;
-  // A write that libuv completes at once never attaches its request object
-  // to the handle, so the next write may use it again.
-  const req = spare ?? new binding.WriteWrap();
-  spare = null;
-  req.handle = handle;
-  req.oncomplete = onRawWriteComplete;
-  req.async = false;
-  req.socket = socket;
-  const err = handle.writeUtf8String(req, data);
-  if (err !== 0) {
-    req.socket = null;
-    spare = req;
-    socket.destroy(uvError(err));
-  } else if (binding.streamBaseState[binding.kLastWriteWasAsync] === 0) {
-    req.socket = null; // done: libuv took every byte
-    spare = req;
-  }
-  return true;
-}
+/** The two shortcuts over one loaded binding (with the one write request it reuses). */
+export class RawSockets {
+  private spare: WriteReq | null = null;
 
-/**
- * Routes the socket's reads to `onBytes(n)` (the bytes are in the buffer
- * given to net.connect's `onread`), leaving end of stream and errors to Node.
- * Returns false when the raw path cannot be used; the socket's own `onread`
- * callback then does the job.
- */
-export function readRaw(socket: net.Socket, onBytes: (n: number) => void): boolean {
-  if (binding === null) return false;
-  const handle = handleOf(socket);
-  if (handle === null) return false;
-  const nodeOnread = handle.onread;
-  const state = binding.streamBaseState;
-  const at = binding.kReadBytesOrError;
-  handle.onread = function (this: StreamHandle, arrayBuffer: unknown): unknown {
-    const n = state[at]!;
-    if (n > 0) {
-      onBytes(n);
-      return undefined;
+  constructor(private readonly binding: StreamWrapBinding) {}
+
+  /**
+   * Writes `data` (as UTF-8) to the socket's handle now, when nothing is queued
+   * before it. Returns false, having written nothing, when the raw path cannot
+   * be used (still connecting, bytes waiting in the Writable, no handle); the
+   * caller then uses socket.write. A write error destroys the socket with it.
+   */
+  writeRaw(socket: net.Socket, data: string): boolean {
+    const binding = this.binding;
+    if (socket.connecting || socket.destroyed || socket.writableLength > 0) return false;
+    const handle = handleOf(socket);
+    if (handle === null) return false;
+    // A write that libuv completes at once never attaches its request object
+    // to the handle, so the next write may use it again.
+    const req = this.spare ?? new binding.WriteWrap();
+    this.spare = null;
+    req.handle = handle;
+    req.oncomplete = onRawWriteComplete;
+    req.async = false;
+    req.socket = socket;
+    const err = handle.writeUtf8String(req, data);
+    if (err !== 0) {
+      req.socket = null;
+      this.spare = req;
+      socket.destroy(uvError(err));
+    } else if (binding.streamBaseState[binding.kLastWriteWasAsync] === 0) {
+      req.socket = null; // done: libuv took every byte
+      this.spare = req;
     }
-    return nodeOnread.call(this, arrayBuffer);
-  };
-  return true;
+    return true;
+  }
+
+  /**
+   * Routes the socket's reads to `onBytes(n)` (the bytes are in the buffer
+   * given to net.connect's `onread`), leaving end of stream and errors to Node.
+   * Returns false when the raw path cannot be used; the socket's own `onread`
+   * callback then does the job.
+   */
+  readRaw(socket: net.Socket, onBytes: (n: number) => void): boolean {
+    const binding = this.binding;
+    const handle = handleOf(socket);
+    if (handle === null) return false;
+    const nodeOnread = handle.onread;
+    const state = binding.streamBaseState;
+    const at = binding.kReadBytesOrError;
+    handle.onread = function (this: StreamHandle, arrayBuffer: unknown): unknown {
+      const n = state[at]!;
+      if (n > 0) {
+        onBytes(n);
+        return undefined;
+      }
+      return nodeOnread.call(this, arrayBuffer);
+    };
+    return true;
+  }
 }

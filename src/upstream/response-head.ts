@@ -42,10 +42,19 @@ for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKL
 
 /**
  * Where the status and the lines a proxy passes on are gathered for the
- * client: one uWS call and one view per response. Module-wide: writeTo runs
- * synchronously and nothing it calls parses another head.
+ * client: one uWS call and one view per response. One per upstream runtime,
+ * shared by its parsers: writeTo runs synchronously and nothing it calls
+ * parses another head.
  */
-let out = Buffer.allocUnsafe(4096);
+export class HeadScratch {
+  buf = Buffer.allocUnsafe(4096);
+
+  /** The buffer, grown (by doubling) to hold `size` bytes. */
+  take(size: number): Buffer {
+    if (this.buf.length < size) this.buf = Buffer.allocUnsafe(Math.max(size, this.buf.length * 2));
+    return this.buf;
+  }
+}
 
 /**
  * One response head scanned in place: its facts, and its header lines as
@@ -64,11 +73,15 @@ export class HeadScan {
   keepAliveMs = -1;
   /** Just past the empty line that ends the head. */
   end = 0;
-  private buf: Buffer = out;
+  private buf: Buffer;
   private statusStart = 0;
   private statusEnd = 0;
   private count = 0;
   private at = new Int32Array(16 * STRIDE);
+
+  constructor(private readonly scratch: HeadScratch) {
+    this.buf = scratch.buf;
+  }
 
   /**
    * Scans the head that starts at buf[start] and says whether it is complete
@@ -229,8 +242,7 @@ export class HeadScan {
     const { buf, at, count } = this;
     let size = this.statusEnd - this.statusStart;
     for (let i = 0; i < count; i++) if (at[i * STRIDE + 4] === Kind.Forward) size += at[i * STRIDE + 3]! - at[i * STRIDE]! + 2;
-    if (out.length < size) out = Buffer.allocUnsafe(Math.max(size, out.length * 2));
-    const o = out;
+    const o = this.scratch.take(size);
     let n = copy(buf, this.statusStart, this.statusEnd, o, 0);
     for (let i = 0; i < count; i++) {
       const a = i * STRIDE;
@@ -264,7 +276,7 @@ export interface ResponseHead {
   contentLength: number;
   keepAlive: boolean;
   keepAliveMs: number;
-  scan: HeadScan;
+  headers: HeadScan;
 }
 
 export function protocolError(message: string): TidegateError {

@@ -1,6 +1,6 @@
-import { BodyMode, checkTrailerLine, HeadScan, isFieldByte, isTokenByte, lineEnd, protocolError as protocol, type ResponseHead } from './response-head.js';
+import { BodyMode, checkTrailerLine, HeadScan, HeadScratch, isFieldByte, isTokenByte, lineEnd, protocolError as protocol, type ResponseHead } from './response-head.js';
 
-export { BodyMode, type ResponseHead } from './response-head.js';
+export { BodyMode, HeadScratch, type ResponseHead } from './response-head.js';
 
 /** What a parser reports to. Body chunks are views of the fed buffer, valid only during the call: copy what you keep. */
 export interface ResponseSink {
@@ -59,11 +59,17 @@ export class ResponseParser {
   private extra = false;
   /** Trailer bytes seen so far (bounded like a head). */
   private trailerBytes = 0;
-  private readonly head = new HeadScan();
+  private readonly head: HeadScan;
   /** The size chunkLineEnd read from the last whole chunk-size line. */
   private readonly chunk = { size: 0 };
 
-  constructor(public sink: ResponseSink) {}
+  /** `scratch`: where heads are gathered for the client (the upstream runtime's; a parser of its own by default). */
+  constructor(
+    public sink: ResponseSink,
+    scratch = new HeadScratch(),
+  ) {
+    this.head = new HeadScan(scratch);
+  }
 
   /** Prepares for the response to the next request (HEAD requests have no body). */
   expect(isHead: boolean): void {
@@ -273,7 +279,7 @@ export class ResponseParser {
     this.state = bodyMode === BodyMode.None ? State.Done : bodyMode === BodyMode.Length ? State.Length : bodyMode === BodyMode.Chunked ? State.ChunkSize : State.UntilClose;
     this.remaining = bodyMode === BodyMode.Length ? contentLength : 0;
     if (this.state === State.Done) this.extra = more;
-    this.sink.onResponseHead({ status, bodyMode, contentLength, keepAlive, keepAliveMs: h.keepAliveMs, scan: h });
+    this.sink.onResponseHead({ status, bodyMode, contentLength, keepAlive, keepAliveMs: h.keepAliveMs, headers: h });
     if (this.state === State.Done) this.sink.onResponseEnd();
   }
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RevisionThrottler, type ThrottlerOptions } from '../../src/activator/throttler.js';
+import { statusOf } from '../../src/proxy/http-errors.js';
 import { TidegateError } from '../../src/shared/errors.js';
 import { FakeClock } from '../support/fake-clock.js';
 import { TestWaiter, type TestPod, pod } from './test-waiter.js';
@@ -131,7 +132,7 @@ describe('buffer-timeout', () => {
     expect(clock.now()).toBe(t0 + 1000);
     expect(a.error).toBeInstanceOf(TidegateError);
     expect(a.error?.code).toBe('TG_ERR_BUFFER_TIMEOUT');
-    expect(a.error?.status).toBe(504);
+    expect(statusOf(a.error!)).toBe(504);
     expect(b.error).toBeNull();
     expect(t.queued).toBe(1);
     clock.advance(399);

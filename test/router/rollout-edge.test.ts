@@ -9,6 +9,7 @@ import { EdgeMetrics } from '../../src/admin/metrics.js';
 import { buildStatus } from '../../src/admin/status.js';
 import { parseConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/types.js';
+import { UpstreamRuntime } from '../../src/upstream/runtime.js';
 import { Edge } from '../../src/router/edge.js';
 import { EdgeServer } from '../../src/router/edge-server.js';
 import { silentLogger } from '../../src/shared/log.js';
@@ -52,7 +53,7 @@ async function start(): Promise<Rig> {
   // Each call walks 100 evenly spaced points: 100 requests split exactly by percent.
   let k = 0;
   const random = () => ((k++ % 100) + 0.5) / 100;
-  const edge = new Edge({ clock, logger: silentLogger, metrics: new EdgeMetrics(), poke: () => undefined, random });
+  const edge = new Edge({ clock, logger: silentLogger, metrics: new EdgeMetrics(), upstream: new UpstreamRuntime({ clock }), poke: () => undefined, random });
   const server = new EdgeServer(edge);
   const port = await server.listen('127.0.0.1', 0);
   return {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ERRORS, type ErrorCode } from '../../src/shared/errors.js';
+import type { ErrorCode } from '../../src/shared/errors.js';
+import { HTTP_ERRORS as ERRORS } from '../../src/proxy/http-errors.js';
 
 const root = new URL('../../', import.meta.url);
 const operations = readFileSync(new URL('docs/operations.md', root), 'utf8');

@@ -6,6 +6,7 @@
  */
 import { EdgeMetrics } from '../../src/admin/metrics.js';
 import { parseConfig } from '../../src/config/load.js';
+import { UpstreamRuntime } from '../../src/upstream/runtime.js';
 import { Edge } from '../../src/router/edge.js';
 import { EdgeServer } from '../../src/router/edge-server.js';
 import { realClock } from '../../src/shared/clock.js';
@@ -24,7 +25,7 @@ export async function startBareEdge(yaml: string): Promise<BareEdge> {
   const parsed = parseConfig(yaml, 'test.yaml');
   if (!parsed.ok) throw new Error(parsed.problems.map((p) => `${p.line}:${p.col}: ${p.message}`).join('\n'));
   const metrics = new EdgeMetrics();
-  const edge = new Edge({ clock: realClock, logger: silentLogger, metrics, poke: () => undefined });
+  const edge = new Edge({ clock: realClock, logger: silentLogger, metrics, upstream: new UpstreamRuntime(), poke: () => undefined });
   edge.setConfig(parsed.config);
   const server = new EdgeServer(edge);
   const port = await server.listen('127.0.0.1', 0);

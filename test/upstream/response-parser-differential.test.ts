@@ -42,7 +42,7 @@ class Sink implements ResponseSink {
   ended = false;
   onResponseHead(h: ResponseHead): void {
     this.head = h;
-    h.scan.writeTo({ writeStatus: (s) => (this.lines = Buffer.from(s).toString('latin1').split('\r\n')) });
+    h.headers.writeTo({ writeStatus: (s) => (this.lines = Buffer.from(s).toString('latin1').split('\r\n')) });
   }
   onResponseBody(c: Buffer): void {
     this.bodies.push(Buffer.from(c));

@@ -10,7 +10,7 @@ class Recorder implements ResponseSink {
   onResponseHead(h: ResponseHead) {
     this.heads.push(h);
     const text = (b: Uint8Array) => Buffer.from(b).toString('latin1');
-    h.scan.writeTo({ writeStatus: (s) => this.written.push(text(s)) });
+    h.headers.writeTo({ writeStatus: (s) => this.written.push(text(s)) });
   }
   onResponseBody(c: Buffer) {
     this.body += c.toString('latin1');

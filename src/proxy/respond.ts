@@ -1,5 +1,6 @@
 import type { HttpResponse } from '../shared/uws.js';
-import { STATUS_TEXT, type TidegateError } from '../shared/errors.js';
+import type { TidegateError } from '../shared/errors.js';
+import { hopOf, statusOf, STATUS_TEXT } from './http-errors.js';
 
 /**
  * Writes tidegate's own error response: status, X-Tidegate-Error naming the
@@ -7,7 +8,8 @@ import { STATUS_TEXT, type TidegateError } from '../shared/errors.js';
  * close the connection: nothing after them on the socket can be trusted.
  */
 export function writeError(res: HttpResponse, err: TidegateError): void {
-  if (err.status === 400 || err.status === 431 || err.status === 413) {
+  const status = statusOf(err);
+  if (status === 400 || status === 431 || status === 413) {
     refuse(res, err);
     return;
   }
@@ -15,8 +17,9 @@ export function writeError(res: HttpResponse, err: TidegateError): void {
 }
 
 function writeErrorNow(res: HttpResponse, err: TidegateError, close: boolean): void {
-  res.writeStatus(`${err.status} ${STATUS_TEXT[err.status] ?? 'Error'}`);
-  res.writeHeader('x-tidegate-error', err.hop);
+  const status = statusOf(err);
+  res.writeStatus(`${status} ${STATUS_TEXT[status] ?? 'Error'}`);
+  res.writeHeader('x-tidegate-error', hopOf(err));
   res.writeHeader('content-type', 'text/plain; charset=utf-8');
   if (err.code === 'TG_ERR_BUFFER_FULL' || err.code === 'TG_ERR_QUEUE_FULL' || err.code === 'TG_ERR_SHUTTING_DOWN') res.writeHeader('retry-after', '1');
   res.end(`${err.message}\n`, close);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Deadlines, type Deadlined } from '../../src/upstream/deadlines.js';
+import { Deadlines, type Deadlined } from '../../src/proxy/deadlines.js';
 import { FakeClock } from '../support/fake-clock.js';
 
 /** An item that records when it fired and can ask to fire again later (an exchange's next timeout). */
