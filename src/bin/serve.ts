@@ -3,7 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import type { Config } from '../config/types.js';
-import { loadConfigFile, formatProblem } from '../config/load.js';
+import { ConfigError, loadConfigFile, formatProblem } from '../config/load.js';
 import { watchConfig } from '../config/watch.js';
 import { realClock, type Clock } from '../shared/clock.js';
 import { createLogger, type Logger } from '../shared/log.js';
@@ -314,12 +314,6 @@ function updateGauges(edge: Edge, view: StoreView, m: EdgeMetrics): void {
     m.buffered.labels(rt.name).set(rt.throttler.queued);
     m.queueDepth.labels(rt.name).set(rt.throttler.queued);
     for (const pod of rt.podHandles()) m.podInFlight.labels(rt.name, pod.id).set(rt.throttler.inFlightOf(pod.id));
-  }
-}
-
-export class ConfigError extends Error {
-  constructor(readonly lines: string[]) {
-    super(lines.join('\n'));
   }
 }
 

@@ -6,6 +6,13 @@ import { parseConfig, type ConfigResult } from './parse.js';
 export { formatProblem, parseConfig, type ConfigResult } from './parse.js';
 
 /** A config as loaded, with the exact text it was parsed from (null when the file could not be read). */
+/** A config that cannot be used: one `file:line:col: message` line per problem (the CLI prints them and exits 1). */
+export class ConfigError extends Error {
+  constructor(readonly lines: string[]) {
+    super(lines.join('\n'));
+  }
+}
+
 export type LoadedConfig = ConfigResult & { readonly text: string | null };
 
 /**

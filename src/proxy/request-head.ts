@@ -148,10 +148,14 @@ export class RequestHeadReader {
           chunked = true;
           drop = 1; // hop-by-hop; the block gets tidegate's own
           break;
-        case 'connection':
-          tokens = connectionTokens(value);
+        case 'connection': {
+          // Every Connection header counts: a name listed only in the second is not forwarded either.
+          const listed = connectionTokens(value);
+          if (tokens === null) tokens = listed;
+          else if (listed !== null) for (const t of listed) tokens.add(t);
           drop = 1;
           break;
+        }
         case 'x-forwarded-for':
           xff = xff ? `${xff}, ${value}` : value;
           drop = 1;

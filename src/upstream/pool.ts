@@ -65,11 +65,24 @@ export class UpstreamPool implements Dispatcher {
     this.idle.push(conn);
   }
 
-  /** Closes idle connections past their time (the oldest are at the bottom of the stack). */
+  /**
+   * Closes idle connections past their time. The stack is in release order,
+   * not expiry order (each pod response may name its own Keep-Alive
+   * timeout), so every entry is looked at: once a second, over idle ones only.
+   */
   sweep(now: number): void {
-    let stale = 0;
-    while (stale < this.idle.length && this.idle[stale]!.idleUntil <= now) stale++;
-    if (stale > 0) for (const conn of this.idle.splice(0, stale)) conn.destroy();
+    const idle = this.idle;
+    let stale: UpstreamConnection[] | null = null;
+    let kept = 0;
+    for (let i = 0; i < idle.length; i++) {
+      const conn = idle[i]!;
+      if (conn.idleUntil > now) idle[kept++] = conn;
+      else (stale ??= []).push(conn);
+    }
+    if (stale === null) return;
+    idle.length = kept;
+    // Destroyed after the stack is consistent: destroy() calls forget(), which looks there.
+    for (const conn of stale) conn.destroy();
   }
 
   /** Called by a connection when its socket is gone. */

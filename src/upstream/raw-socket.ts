@@ -12,8 +12,9 @@ import { getSystemErrorName } from 'node:util';
  * - `readRaw`: the handle's read callback replaced by one that hands the bytes
  *   to the connection at once; end of stream and errors still go to Node's.
  *
- * Both use Node's stream binding (`process.binding('stream_wrap')`, stable
- * through Node 20, which `engines` pins). When it is not what they expect,
+ * Both use Node's internal stream binding (`process.binding('stream_wrap')`:
+ * deprecated (DEP0111) and not a public API, but present and unchanged in
+ * Node 20, which `engines` pins). When it is not what they expect,
  * loadRawSockets() returns null and connections keep to net.Socket's own
  * path, as they do when the upstream runtime is made without them
  * (TIDEGATE_RAW_SOCKETS=0: the tests run both paths).

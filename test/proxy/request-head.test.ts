@@ -135,6 +135,11 @@ describe('framing: what the upstream is told about the body', () => {
       headers: [['x-foo', '1'], ['x-bar', '2'], ['connection', 'keep-alive, X-Foo'], ['x-foo', '3']],
       want: { contentLength: -1, chunked: false, kept: ['x-bar: 2'], framing: [] },
     },
+    {
+      name: 'two Connection headers: the names of both are dropped',
+      headers: [['connection', 'x-foo'], ['x-foo', '1'], ['connection', 'x-bar'], ['x-bar', '2'], ['x-kept', '3']],
+      want: { contentLength: -1, chunked: false, kept: ['x-kept: 3'], framing: [] },
+    },
     { name: 'Connection: close drops only itself', headers: [['connection', 'close'], ['x-bar', '2']], want: { contentLength: -1, chunked: false, kept: ['x-bar: 2'], framing: [] } },
     {
       name: 'hop-by-hop headers are dropped',
