@@ -3,7 +3,9 @@ import { TidegateError } from '../shared/errors.js';
 import type { LinkedList } from '../shared/linked-list.js';
 import type { Deadlined, Deadlines } from './deadlines.js';
 import { BodyMode } from '../upstream/response-head.js';
-import type { DispatchController, DispatchHandler, Dispatcher, UpstreamResponseHead } from '../upstream/dispatcher.js';
+import type { DispatchController, DispatchHandler, Dispatcher, Tunnel, TunnelHandler, UpstreamResponseHead } from '../upstream/dispatcher.js';
+import { acceptFor, newWebSocketKey } from '../upstream/ws-frames.js';
+import { WsRelay, type ClientUpgrade, type RelayData, type RelayOwner } from './ws-relay.js';
 import { nameBytes } from '../upstream/hop-by-hop.js';
 import { SLAB_SIZE, type UpstreamBuffers } from '../upstream/buffers.js';
 import { type HeadLimits, type RequestHead, type RequestHeadReader } from './request-head.js';
@@ -13,6 +15,9 @@ import { statusOf } from './http-errors.js';
 import { writeError } from './respond.js';
 
 const X_TIDEGATE_ERROR = nameBytes('x-tidegate-error');
+const SEC_WEBSOCKET_ACCEPT = nameBytes('sec-websocket-accept');
+const SEC_WEBSOCKET_PROTOCOL = nameBytes('sec-websocket-protocol');
+const UPGRADE = nameBytes('upgrade');
 /** Request-body bytes held in memory while no upstream is attached, before the client socket is paused. */
 const MAX_HELD_BODY = 64 * 1024;
 
@@ -23,6 +28,8 @@ export interface CallContext {
   readonly retry: RetryPolicy;
   /** The upstream runtime's buffers: a response chunk the client cannot take yet is parked in a slab. */
   readonly buffers: UpstreamBuffers;
+  /** The owner's open WebSockets (a drain closes them with 1001). */
+  readonly relays: Set<WsRelay>;
 }
 
 /**
@@ -39,7 +46,7 @@ export interface CallContext {
  * stats, which errors. `S` is the owner's slot type (what admission hands
  * out). Every failure is answered with a status and X-Tidegate-Error.
  */
-export abstract class ProxyCall<S> implements DispatchHandler, Deadlined {
+export abstract class ProxyCall<S> implements DispatchHandler, Deadlined, RelayOwner {
   readonly head: RequestHead;
   /** Final status sent to the client (0 while unknown or if the client went away). */
   status = 0;
@@ -88,6 +95,10 @@ export abstract class ProxyCall<S> implements DispatchHandler, Deadlined {
   private pending: Buffer | null = null;
   private pendingSlab: Buffer | null = null;
   private pendingOffset = 0;
+  /** The pod-side Sec-WebSocket-Key of an upgrade (each try its own). */
+  private podKey = '';
+  /** After the pod's 101: the WebSocket relay (the call then lasts until both sides close). */
+  private relay: WsRelay | null = null;
   // Deadlined links (Deadlines owns them)
   deadline = 0;
   prev: Deadlined | null = null;
@@ -102,10 +113,16 @@ export abstract class ProxyCall<S> implements DispatchHandler, Deadlined {
     private readonly ctx: CallContext,
     now: number,
     ownTrace = false,
+    /** A WebSocket upgrade (from the uWS upgrade handler), or null. */
+    private readonly upgrade: ClientUpgrade | null = null,
   ) {
     this.head = ctx.reader.read(res, req, limits, ownTrace);
     this.startedAt = now;
     this.bodyDone = !this.head.chunked && this.head.contentLength <= 0;
+    if (upgrade !== null) {
+      if (!this.bodyDone) throw new TidegateError('TG_ERR_BAD_REQUEST', 'a WebSocket upgrade request with a body');
+      this.head.upgrade = true;
+    }
     res.onAborted(() => this.onClientAbort());
     if (!this.bodyDone) res.onData((chunk, isLast) => this.onClientData(chunk, isLast));
   }
@@ -191,7 +208,8 @@ export abstract class ProxyCall<S> implements DispatchHandler, Deadlined {
     this.slot = slot;
     this.attempts++;
     this.waiting = false;
-    const ctl = this.dispatcherFor(slot).dispatch(this.head, this.extraHeaders, this);
+    const extra = this.upgrade === null ? this.extraHeaders : this.extraHeaders + this.upgradeHeaders();
+    const ctl = this.dispatcherFor(slot).dispatch(this.head, extra, this);
     this.ctl = ctl;
     let ok = true;
     const resent = this.sent;
@@ -358,6 +376,66 @@ export abstract class ProxyCall<S> implements DispatchHandler, Deadlined {
     return ok;
   }
 
+  // ---- WebSocket (the pod's 101) ----
+
+  /** The hop's own upgrade lines: the pod gets a key of this hop's (the client's is uWS's to answer). */
+  private upgradeHeaders(): string {
+    this.podKey = newWebSocketKey();
+    return `connection: upgrade\r\nupgrade: websocket\r\nsec-websocket-version: 13\r\nsec-websocket-key: ${this.podKey}\r\n`;
+  }
+
+  onUpgrade(head: UpstreamResponseHead, tunnel: Tunnel): TunnelHandler | null {
+    const up = this.upgrade;
+    this.ctl = null; // the connection is the tunnel now, the relay's to close
+    if (this.finished || up === null) return null;
+    if (head.headers.find(SEC_WEBSOCKET_ACCEPT) !== acceptFor(this.podKey) || head.headers.find(UPGRADE)?.toLowerCase() !== 'websocket') {
+      this.fail(new TidegateError('TG_ERR_UPSTREAM_PROTOCOL', 'the app answered a WebSocket upgrade with a 101 that is not a WebSocket handshake'));
+      return null;
+    }
+    const relay = new WsRelay(this, tunnel);
+    this.relay = relay;
+    this.headSent = true;
+    this.status = 101;
+    // An open WebSocket is not cut by timeoutSeconds (nor responseStartTimeoutSeconds); idleTimeoutSeconds still holds.
+    const idleMs = this.timeouts.idleMs;
+    this.timeouts = idleMs > 0 ? { totalMs: 0, responseStartMs: 0, idleMs } : NO_TIMEOUTS;
+    this.ctx.deadlines.remove(this);
+    if (idleMs > 0) {
+      this.lastActivity = this.ctx.deadlines.stamp();
+      this.ctx.deadlines.addAt(this, this.lastActivity + idleMs);
+    }
+    this.ctx.relays.add(relay);
+    this.upgraded();
+    // Inside the read's cork (cork() above): the client's 101 goes out with the pod's subprotocol.
+    this.res.upgrade<RelayData>({ relay }, up.key, head.headers.find(SEC_WEBSOCKET_PROTOCOL) ?? '', up.extensions, up.context);
+    return relay;
+  }
+
+  /** A WebSocket opened (the owner counts it). */
+  protected upgraded(): void {}
+
+  /** A message (or a piece of one) crossed an open WebSocket. */
+  relayed(toPod: boolean, bytes: number): void {
+    if (toPod) this.bodyReceived += bytes;
+    else this.bytesOut += bytes;
+    if (this.timeouts.idleMs > 0) this.lastActivity = this.ctx.deadlines.stamp();
+    this.relayedBytes(toPod, bytes);
+  }
+
+  /** For the owner's metrics: a message (piece) of `bytes` went through (`toPod`: from the client). */
+  protected relayedBytes(_toPod: boolean, _bytes: number): void {}
+
+  relayEnded(): void {
+    const relay = this.relay;
+    if (relay !== null) this.ctx.relays.delete(relay);
+    this.finish(false);
+  }
+
+  /** This call is an open (or closed) WebSocket. */
+  get webSocket(): boolean {
+    return this.relay !== null;
+  }
+
   // ---- retry ----
 
   onResponseError(err: TidegateError, gotResponse: boolean): void {
@@ -408,11 +486,19 @@ export abstract class ProxyCall<S> implements DispatchHandler, Deadlined {
         this.timeOut(new TidegateError('TG_ERR_RESPONSE_START_TIMEOUT', `no response byte within the revision's responseStartTimeoutSeconds`));
         return;
       case Expiry.Idle:
+        if (this.relay !== null) {
+          // An idle WebSocket is closed as going away: an ending, not a failure.
+          this.relay.goAway(1001, 'idle timeout');
+          return;
+        }
         // With the response begun, fail() closes the connection: the status is out already.
         this.timeOut(new TidegateError('TG_ERR_IDLE_TIMEOUT', `no byte either way for the revision's idleTimeoutSeconds`));
         return;
-      case Expiry.None:
-        this.ctx.deadlines.addAt(this, nextDeadline(t, this));
+      case Expiry.None: {
+        // The timeout still running (none: a response-start deadline that the response beat, and nothing after it).
+        const next = nextDeadline(t, this);
+        if (next > 0) this.ctx.deadlines.addAt(this, next);
+      }
     }
   }
 

@@ -607,14 +607,11 @@ describe('ProxyCall: timeouts, each from arrival', () => {
     expect(pods.last.ctl.released).toBe(1);
   });
 
-  // A known bug, kept failing until it is fixed. With responseStartTimeoutSeconds
-  // the only timeout (timeoutSeconds 0: QueueProxyOptions allows it), nextDeadline
-  // is 0 ("none") once the response began, and onDeadline's Expiry.None re-adds the
-  // call at deadline 0 anyway: into the slot the sweep started from, which is never
-  // swept again. The call stays linked there, and once it ends an empty list is
-  // left in the wheel's map for good, one per such request's slot. arm() adds only
-  // a deadline > 0; onDeadline should do the same.
-  it.fails('a call with nothing left to time out leaves the deadline wheel', () => {
+  // With responseStartTimeoutSeconds the only timeout (timeoutSeconds 0:
+  // QueueProxyOptions allows it), nothing is left to time out once the response
+  // began. The call re-added itself at deadline 0, into a slot the sweep never
+  // visits again: one list left in the wheel's map per such request.
+  it('a call with nothing left to time out leaves the deadline wheel', () => {
     const { call, pods, clock } = setup({ timeouts: [0, 500, 0], free: ['a'] });
     call.admit();
     clock.advance(100);
