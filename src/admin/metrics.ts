@@ -25,6 +25,9 @@ export class EdgeMetrics {
   readonly configReloads = new Counter({ name: 'tidegate_config_reloads_total', help: 'Config reloads by result', labelNames: ['result'] as const, registers: [this.registry] });
   readonly errors = new Counter({ name: 'tidegate_errors_total', help: 'Failed requests by the hop that failed them', labelNames: ['hop'] as const, registers: [this.registry] });
   readonly retries = new Counter({ name: 'tidegate_upstream_retries_total', help: 'Retries of requests whose pod refused the connection (any method) or reset it (idempotent ones), on another pod or once one is free', labelNames: ['revision'] as const, registers: [this.registry] });
+  readonly webSockets = new Gauge({ name: 'tidegate_websockets_open', help: 'WebSockets open through this edge, per revision (each is one in-flight request on its pod)', labelNames: ['revision'] as const, registers: [this.registry] });
+  readonly wsMessages = new HotCounter(this.registry, 'tidegate_websocket_messages_total', 'WebSocket messages (or pieces of large ones) relayed, by revision and direction (to_app, to_client)', ['revision', 'direction']);
+  readonly wsBytes = new HotCounter(this.registry, 'tidegate_websocket_bytes_total', 'WebSocket payload bytes relayed, by revision and direction (to_app, to_client)', ['revision', 'direction']);
   readonly ejections = new Counter({ name: 'tidegate_pod_ejections_total', help: 'Pods left out of rotation after refusing a connection (passive health check)', labelNames: ['revision'] as const, registers: [this.registry] });
 
   constructor(defaults = true) {

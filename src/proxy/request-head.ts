@@ -39,7 +39,11 @@ export interface RequestHead {
    */
   traceparent: string;
   tracestate: string;
+  /** A WebSocket upgrade: false from the reader; the proxy sets it for requests from its WebSocket route. */
+  upgrade: boolean;
 }
+
+const WS_PREFIX = 'sec-websocket-';
 
 export interface HeadLimits {
   readonly maxHeaderBytes: number;
@@ -195,6 +199,9 @@ export class RequestHeadReader {
           break;
         default:
           if (name.length >= INTERNAL_PREFIX.length && name.startsWith(INTERNAL_PREFIX)) drop = 1;
+          // A WebSocket's handshake is per hop: each hop has its own key, and no extension is offered to the
+          // pod; only the subprotocols cross. (Here, not as cases: every header pays for each case before it.)
+          else if (name.length >= WS_PREFIX.length && name.startsWith(WS_PREFIX) && name !== 'sec-websocket-protocol') drop = 1;
       }
       skip[i] = drop;
     }
@@ -230,6 +237,7 @@ export class RequestHeadReader {
       client,
       traceparent,
       tracestate,
+      upgrade: false,
     };
   }
 

@@ -4,6 +4,7 @@ import type { LinkedList } from '../shared/linked-list.js';
 import { ProxyCall, type CallContext } from '../proxy/proxy-call.js';
 import type { HeadLimits } from '../proxy/request-head.js';
 import type { Dispatcher } from '../upstream/dispatcher.js';
+import type { ClientUpgrade } from '../proxy/ws-relay.js';
 import type { BreakerWaiter } from './breaker.js';
 import type { QueueProxy } from './sidecar.js';
 
@@ -42,8 +43,9 @@ export class SidecarCall extends ProxyCall<AppSlot> {
     limits: HeadLimits,
     ctx: CallContext,
     now: number,
+    upgrade: ClientUpgrade | null,
   ) {
-    super(res, req, limits, ctx, now);
+    super(res, req, limits, ctx, now, false, upgrade);
     this.proxied = this.head.proxyRequest === 'activator';
   }
 

@@ -1,7 +1,7 @@
 import { realClock, type Clock, type Timer } from '../shared/clock.js';
 import { silentLogger, type Logger } from '../shared/log.js';
 import { TidegateError } from '../shared/errors.js';
-import { listenOn, uws, type HttpRequest, type HttpResponse, type TemplatedApp, type us_listen_socket } from '../shared/uws.js';
+import { listenOn, uws, type HttpRequest, type HttpResponse, type TemplatedApp, type us_listen_socket, type us_socket_context_t } from '../shared/uws.js';
 import { DEFAULT_LIMITS } from '../config/defaults.js';
 import { Deadlines } from '../proxy/deadlines.js';
 import type { CallContext } from '../proxy/proxy-call.js';
@@ -9,6 +9,7 @@ import { hopOf, statusOf } from '../proxy/http-errors.js';
 import { RequestHeadReader, type HeadLimits } from '../proxy/request-head.js';
 import { writeError, writeText } from '../proxy/respond.js';
 import { QUEUE_PROXY_RETRY } from '../proxy/retry.js';
+import { readClientUpgrade, relayBehavior, type ClientUpgrade, type WsRelay } from '../proxy/ws-relay.js';
 import { requestTimeouts, type RequestTimeouts } from '../proxy/timeouts.js';
 import { UpstreamPool } from '../upstream/pool.js';
 import { UpstreamRuntime } from '../upstream/runtime.js';
@@ -117,6 +118,8 @@ export class QueueProxy {
   private readonly limits: HeadLimits;
   private readonly timeoutMs: number;
   private readonly timeouts: RequestTimeouts;
+  /** Open WebSockets through to the app: a shutdown closes them with 1001. */
+  private readonly relays = new Set<WsRelay>();
   private inFlight = 0;
   private registration: Registration | null = null;
   private ticker: Timer | null = null;
@@ -143,7 +146,7 @@ export class QueueProxy {
     this.pool = new UpstreamPool(opts.upstream, runtime);
     this.appSlot = Object.freeze({ app: this.pool });
     this.deadlines = new Deadlines(this.clock);
-    this.calls = { reader: new RequestHeadReader(), deadlines: this.deadlines, retry: QUEUE_PROXY_RETRY, buffers: runtime.buffers };
+    this.calls = { reader: new RequestHeadReader(), deadlines: this.deadlines, retry: QUEUE_PROXY_RETRY, buffers: runtime.buffers, relays: this.relays };
     this.drain = new Drain(this.clock, () => this.inFlight);
     const r = opts.readiness ?? {};
     this.readiness = new AppReadiness({
@@ -159,7 +162,10 @@ export class QueueProxy {
     this.durationChild = this.metrics.duration.labels(opts.revision);
     this.queueDepthChild = this.metrics.queueDepth.labels(opts.revision);
     this.byStatus = new PerStatus((status) => this.metrics.requests.labels(opts.revision, status));
-    this.app = uws.App().any('/*', this.handle);
+    this.app = uws
+      .App()
+      .ws('/*', relayBehavior((res, req, context) => this.upgrade(res, req, context)))
+      .any('/*', this.handle);
     this.admin = adminApp({
       readiness: () => (this.ready ? 'ready' : this.drain.draining ? 'shutting down' : 'not ready'),
       metrics: () => {
@@ -210,6 +216,15 @@ export class QueueProxy {
   // ---- the handler chain ----
 
   private handle = (res: HttpResponse, req: HttpRequest): void => {
+    this.serve(res, req, null);
+  };
+
+  /** A WebSocket upgrade: through the same chain (an open WebSocket is one request in flight, in the breaker too). */
+  private upgrade(res: HttpResponse, req: HttpRequest, context: us_socket_context_t): void {
+    this.serve(res, req, readClientUpgrade(req, context));
+  }
+
+  private serve(res: HttpResponse, req: HttpRequest, upgrade: ClientUpgrade | null): void {
     // 1. Knative's probe (sent by edges and the local actuator; edges strip
     // client copies): answered here, never counted, never forwarded.
     if (req.getHeader('k-network-probe') === 'queue') {
@@ -219,7 +234,7 @@ export class QueueProxy {
     const now = this.clock.now();
     let call: SidecarCall;
     try {
-      call = new SidecarCall(this, res, req, this.limits, this.calls, now);
+      call = new SidecarCall(this, res, req, this.limits, this.calls, now, upgrade);
     } catch (err) {
       const e = err instanceof TidegateError ? err : new TidegateError('TG_ERR_BAD_REQUEST', String(err));
       this.metrics.errors.labels(hopOf(e)).inc();
@@ -235,7 +250,7 @@ export class QueueProxy {
     if (this.drain.draining) this.drain.requestStarted();
     // 4. The breaker, then 5. the app.
     call.admit();
-  };
+  }
 
   private answerProbe(res: HttpResponse): void {
     if (this.drain.draining) return writeText(res, 503, 'shutting down');
@@ -336,6 +351,8 @@ export class QueueProxy {
     const drained = this.drain.begin(this.timeoutMs > 0 ? this.timeoutMs : 300_000, quietMs);
     this.log.info({ inFlight: this.inFlight, queued: this.breaker?.queued ?? 0, drainMs: quietMs }, 'draining: probes fail; serving on until the drain period passes with no new request, then finishing in-flight and queued requests');
     this.readiness.stop();
+    // The pod is going away: its WebSockets cannot outlive it.
+    for (const relay of [...this.relays]) relay.goAway(1001, 'going away');
     const unready = this.registration?.publish(false, true);
     const outcome = await drained;
     if (outcome === 'timeout') this.log.warn({ inFlight: this.inFlight }, 'drain timed out; closing with requests unfinished');

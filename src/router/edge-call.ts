@@ -4,6 +4,7 @@ import { WaiterBase } from '../activator/waiter.js';
 import { ProxyCall, type CallContext } from '../proxy/proxy-call.js';
 import type { HeadLimits } from '../proxy/request-head.js';
 import type { Dispatcher } from '../upstream/dispatcher.js';
+import type { ClientUpgrade } from '../proxy/ws-relay.js';
 import type { TraceState } from '../observe/spans.js';
 import type { RevisionRuntime, Slot } from './revision-runtime.js';
 import type { PodHandle } from './pod-handle.js';
@@ -52,8 +53,9 @@ export class EdgeCall extends ProxyCall<Slot> {
     limits: HeadLimits,
     ctx: CallContext,
     now: number,
+    upgrade: ClientUpgrade | null,
   ) {
-    super(res, req, limits, ctx, now, edge.tracer !== null);
+    super(res, req, limits, ctx, now, edge.tracer !== null, upgrade);
   }
 
   protected acquire(avoid: Slot | null): Slot | null {
@@ -159,7 +161,16 @@ export class EdgeCall extends ProxyCall<Slot> {
     return new TidegateError('TG_ERR_ACTIVATOR_TIMEOUT', `no pod took the request within the revision's timeoutSeconds`);
   }
 
+  protected override upgraded(): void {
+    this.rev!.openWebSockets++;
+  }
+
+  protected override relayedBytes(toPod: boolean, bytes: number): void {
+    this.rev!.relayed(this.edge.metrics, toPod, bytes);
+  }
+
   protected ended(): void {
+    if (this.webSocket) this.rev!.openWebSockets--;
     const w = this.waiter;
     if (w !== null) {
       // Ended while still buffered (client abort, timeout): leave the queue.

@@ -1,13 +1,14 @@
 import { listenOn, uws, type TemplatedApp, type us_listen_socket } from '../shared/uws.js';
+import { relayBehavior } from '../proxy/ws-relay.js';
 import type { Edge } from './edge.js';
 
-/** The data-plane listener: every request goes to the edge handler. */
+/** The data-plane listener: every request goes to the edge handler; WebSocket upgrades to its upgrade handler. */
 export class EdgeServer {
   private app: TemplatedApp;
   private socket: us_listen_socket | null = null;
 
   constructor(edge: Edge) {
-    this.app = uws.App().any('/*', edge.handle);
+    this.app = uws.App().ws('/*', relayBehavior(edge.upgrade)).any('/*', edge.handle);
   }
 
   /** Binds host:port (exclusively: a port another tidegate holds is refused, TG_ERR_LISTEN) and resolves with the port. */

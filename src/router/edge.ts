@@ -2,7 +2,7 @@ import type { Config, ServiceSpec, TrafficTarget } from '../config/types.js';
 import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/log.js';
 import { TidegateError } from '../shared/errors.js';
-import type { HttpRequest, HttpResponse } from '../shared/uws.js';
+import type { HttpRequest, HttpResponse, us_socket_context_t } from '../shared/uws.js';
 import type { PodStat, PodRecord, RevisionStatus } from '../store/store.js';
 import type { EdgeMetrics } from '../admin/metrics.js';
 import { Deadlines } from '../proxy/deadlines.js';
@@ -11,6 +11,7 @@ import { hopOf, statusOf } from '../proxy/http-errors.js';
 import { RequestHeadReader } from '../proxy/request-head.js';
 import { writeError } from '../proxy/respond.js';
 import { EDGE_RETRY } from '../proxy/retry.js';
+import { readClientUpgrade, type ClientUpgrade, type WsRelay } from '../proxy/ws-relay.js';
 import type { UpstreamRuntime } from '../upstream/runtime.js';
 import { RouteTable, targetRevision, type EffectiveTarget } from './route-table.js';
 import { RolloutDriver } from './rollout-driver.js';
@@ -62,6 +63,8 @@ export class Edge {
   readonly tracer: Tracer | null;
   private readonly accessLog: AccessLog | null;
   private readonly reader = new RequestHeadReader();
+  /** Open WebSockets: a shutdown closes them with 1001. */
+  private readonly relays = new Set<WsRelay>();
   private inFlight = 0;
   private edgeIndex = 0;
   private edgeCount = 1;
@@ -77,7 +80,7 @@ export class Edge {
     this.accessLog = opts.accessLog ?? null;
     this.tracer = opts.tracer ?? null;
     this.deadlines = new Deadlines(opts.clock);
-    this.calls = { reader: this.reader, deadlines: this.deadlines, retry: EDGE_RETRY, buffers: opts.upstream.buffers };
+    this.calls = { reader: this.reader, deadlines: this.deadlines, retry: EDGE_RETRY, buffers: opts.upstream.buffers, relays: this.relays };
     this.rollouts = new RolloutDriver(opts.clock, () => {
       if (this.config !== null) this.rebuildTable(this.config);
     });
@@ -158,13 +161,22 @@ export class Edge {
 
   /** The uWS handler for every data-plane request. */
   handle = (res: HttpResponse, req: HttpRequest): void => {
+    this.start(res, req, null);
+  };
+
+  /** The uWS upgrade handler of the WebSocket route: routed like any request, relayed once the pod answers 101. */
+  upgrade = (res: HttpResponse, req: HttpRequest, context: us_socket_context_t): void => {
+    this.start(res, req, readClientUpgrade(req, context));
+  };
+
+  private start(res: HttpResponse, req: HttpRequest, upgrade: ClientUpgrade | null): void {
     if (this.table === null || this.config === null) {
       writeError(res, new TidegateError('TG_ERR_SHUTTING_DOWN', 'no configuration loaded yet'));
       return;
     }
     let call: EdgeCall;
     try {
-      call = new EdgeCall(this, res, req, this.config.limits, this.calls, this.clock.now());
+      call = new EdgeCall(this, res, req, this.config.limits, this.calls, this.clock.now(), upgrade);
     } catch (err) {
       const e = err instanceof TidegateError ? err : new TidegateError('TG_ERR_BAD_REQUEST', String(err));
       this.metrics.errors.labels(hopOf(e)).inc();
@@ -192,7 +204,7 @@ export class Edge {
     // Every timeout runs from arrival, so a wait in the buffer counts too (Knative's activator timeout handler).
     call.arm(rev.timeouts);
     call.admit();
-  };
+  }
 
   /** A call ended (answered, failed, or the client went away): its counts, log line and span. */
   callEnded(call: EdgeCall): void {
@@ -213,7 +225,7 @@ export class Edge {
       if (status >= 500) this.log.warn({ host: call.head.host, url: call.head.url, revision: rev?.name, hop, status, err: error.message }, 'request failed');
     }
     const pod = call.pod === null ? null : call.pod.id;
-    if (this.accessLog !== null) this.accessLog.exchange(call, rev, pod, now);
+    if (this.accessLog !== null) this.accessLog.exchange(call, rev, pod, now, call.webSocket ? 'ws' : 'http/1.1');
     if (call.trace !== null) this.endSpan(call, rev, pod, now);
     if (this.inFlight === 0 && this.draining) this.draining();
   }
@@ -261,6 +273,8 @@ export class Edge {
 
   close(): void {
     this.closed = true;
+    // Open WebSockets are told the edge is going away; each ends its call (and the drain waits for them).
+    for (const relay of [...this.relays]) relay.goAway(1001, 'going away');
     for (const rt of this.revisions.values()) rt.throttler.rejectAll(new TidegateError('TG_ERR_SHUTTING_DOWN', 'tidegate is shutting down'));
     this.deadlines.close();
     this.rollouts.close();

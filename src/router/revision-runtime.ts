@@ -16,6 +16,13 @@ function timeoutsOf(spec: RevisionSpec): RequestTimeouts {
   return requestTimeouts(spec.timeoutSeconds, spec.responseStartTimeoutSeconds, spec.idleTimeoutSeconds);
 }
 
+interface WebSocketCounters {
+  readonly toAppMessages: HotCounterChild;
+  readonly toAppBytes: HotCounterChild;
+  readonly toClientMessages: HotCounterChild;
+  readonly toClientBytes: HotCounterChild;
+}
+
 /**
  * Everything the edge keeps per revision across config reloads: its ready
  * pods (with their pools and stats), the throttler that enforces
@@ -35,7 +42,10 @@ export class RevisionRuntime {
   /** timeoutSeconds, responseStartTimeoutSeconds, idleTimeoutSeconds: each counted from the request's arrival. */
   timeouts: RequestTimeouts;
   readonly extraHeaders = 'k-proxy-request: activator\r\n';
+  /** WebSockets open to this revision's pods. */
+  openWebSockets = 0;
   private byStatus: PerStatus<HotCounterChild> | null = null;
+  private ws: WebSocketCounters | null = null;
   private duration: HotHistogramChild | null = null;
 
   constructor(
@@ -124,6 +134,23 @@ export class RevisionRuntime {
   observe(metrics: EdgeMetrics, status: number, seconds: number): void {
     (this.byStatus ??= new PerStatus((code) => metrics.requests.labels(this.service, this.name, code))).of(status).inc();
     (this.duration ??= metrics.duration.labels(this.service, this.name)).observe(seconds);
+  }
+
+  /** Counts a relayed WebSocket message (or piece): `toApp` from the client. */
+  relayed(metrics: EdgeMetrics, toApp: boolean, bytes: number): void {
+    const c = (this.ws ??= {
+      toAppMessages: metrics.wsMessages.labels(this.name, 'to_app'),
+      toAppBytes: metrics.wsBytes.labels(this.name, 'to_app'),
+      toClientMessages: metrics.wsMessages.labels(this.name, 'to_client'),
+      toClientBytes: metrics.wsBytes.labels(this.name, 'to_client'),
+    });
+    if (toApp) {
+      c.toAppMessages.inc();
+      c.toAppBytes.inc(bytes);
+    } else {
+      c.toClientMessages.inc();
+      c.toClientBytes.inc(bytes);
+    }
   }
 
   close(): void {

@@ -29,7 +29,7 @@ export function isNative(mod: { App: unknown }): boolean {
 }
 
 export const uws = load();
-export type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from '@trufflesuite/uws-js-unofficial';
+export type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket, us_socket_context_t, WebSocket, WebSocketBehavior } from '@trufflesuite/uws-js-unofficial';
 
 /** uWS's listen socket option that leaves SO_REUSEPORT off (uSockets' LIBUS_LISTEN_EXCLUSIVE_PORT). */
 const EXCLUSIVE_PORT = 1;

@@ -2,7 +2,7 @@ import net from 'node:net';
 import { TidegateError } from '../shared/errors.js';
 import { ResponseParser, type ResponseHead, type ResponseSink } from './response-parser.js';
 import { SLAB_SIZE } from './buffers.js';
-import type { DispatchController, DispatchHandler, UpstreamRequest } from './dispatcher.js';
+import type { DispatchController, DispatchHandler, Tunnel, TunnelHandler, UpstreamRequest } from './dispatcher.js';
 import type { UpstreamPool } from './pool.js';
 import type { UpstreamRuntime } from './runtime.js';
 
@@ -31,14 +31,18 @@ export class UpstreamConnection implements DispatchController, ResponseSink {
   private keepAlive = false;
   private keepAliveMs = DEFAULT_KEEP_ALIVE_MS;
   private data: Buffer | null = null;
+  /** How much of `data` the parser took (after a 101, the rest is the tunnel's). */
+  private fed = 0;
   /** Created once per connection: feeds `this.data` to the parser inside the handler's cork. */
   private readonly feedData = (): void => {
     try {
-      this.parser.feed(this.data!);
+      this.fed = this.parser.feed(this.data!);
     } catch (err) {
       this.feedError = err;
     }
   };
+  /** After a 101: who hears the pod's bytes. The connection never goes back to its pool. */
+  private tunnel: TunnelHandler | null = null;
   private feedError: unknown = null;
   /** A body-less request's head, waiting for the end of the turn (UpstreamRuntime.holdWrites). */
   private heldHead: string | null = null;
@@ -77,7 +81,10 @@ export class UpstreamConnection implements DispatchController, ResponseSink {
       this.lastError = err;
     });
     socket.on('close', () => this.onClose());
-    socket.on('drain', () => this.handler?.onRequestDrain());
+    socket.on('drain', () => {
+      if (this.tunnel !== null) this.tunnel.onTunnelDrain();
+      else this.handler?.onRequestDrain();
+    });
   }
 
   /**
@@ -91,7 +98,7 @@ export class UpstreamConnection implements DispatchController, ResponseSink {
     this.keepAlive = false;
     this.chunked = req.chunked;
     this.requestDone = !req.chunked && req.contentLength <= 0;
-    this.parser.expect(req.method === 'HEAD');
+    this.parser.expect(req.method === 'HEAD', req.upgrade);
     if (!this.isHeld) {
       this.isHeld = true;
       this.runtime.holdWrites(this);
@@ -182,7 +189,36 @@ export class UpstreamConnection implements DispatchController, ResponseSink {
   onResponseHead(head: ResponseHead): void {
     this.keepAlive = head.keepAlive;
     this.keepAliveMs = head.keepAliveMs >= 0 ? head.keepAliveMs : DEFAULT_KEEP_ALIVE_MS;
-    this.handler?.onResponseStart(head);
+    const handler = this.handler;
+    if (handler === null) return;
+    if (head.status !== 101) {
+      handler.onResponseStart(head);
+      return;
+    }
+    // The parser took the 101 only for a request that asked for it.
+    this.handler = null;
+    const tunnel = handler.onUpgrade(head, this.asTunnel());
+    if (tunnel === null) this.destroy();
+    else this.tunnel = tunnel;
+  }
+
+  /** The tunnel, as the parser's 101 may just have set it. */
+  private get switched(): TunnelHandler | null {
+    return this.tunnel;
+  }
+
+  private asTunnel(): Tunnel {
+    const socket = this.socket;
+    return {
+      write: (bytes) => this.write(bytes),
+      pause: () => socket.pause(),
+      resume: () => socket.resume(),
+      get queued() {
+        return socket.writableLength;
+      },
+      end: () => socket.end(),
+      destroy: () => this.destroy(),
+    };
   }
 
   onResponseBody(chunk: Buffer): void {
@@ -197,11 +233,16 @@ export class UpstreamConnection implements DispatchController, ResponseSink {
     if (this.dead) return;
     this.dead = true;
     this.handler = null;
+    this.tunnel = null;
     this.socket.destroy();
     this.pool.forget(this);
   }
 
   private onData(data: Buffer): void {
+    if (this.tunnel !== null) {
+      this.tunnel.onTunnelData(data);
+      return;
+    }
     const handler = this.handler;
     if (!handler) {
       // Bytes on an idle connection belong to no request: the peer is confused.
@@ -212,6 +253,12 @@ export class UpstreamConnection implements DispatchController, ResponseSink {
     this.data = data;
     handler.cork(this.feedData);
     this.data = null;
+    const tunnel = this.switched;
+    if (tunnel !== null) {
+      // The bytes after the 101, in the same read.
+      if (this.fed < data.length) tunnel.onTunnelData(data.subarray(this.fed));
+      return;
+    }
     if (this.feedError !== null) {
       const err = this.feedError;
       this.feedError = null;
@@ -225,6 +272,13 @@ export class UpstreamConnection implements DispatchController, ResponseSink {
     const handler = this.handler;
     this.dead = true;
     this.pool.forget(this);
+    const tunnel = this.tunnel;
+    if (tunnel !== null) {
+      this.tunnel = null;
+      const code = this.lastError?.code;
+      tunnel.onTunnelEnd(code === undefined ? null : new TidegateError('TG_ERR_UPSTREAM_RESET', `connection to ${this.pool.address} failed (${code})`));
+      return;
+    }
     if (!handler) return;
     // A body that ends with the connection ends only by the pod's FIN: a reset
     // (or any socket error) cuts it, and the client must see it cut, not complete.

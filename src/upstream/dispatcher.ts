@@ -35,6 +35,8 @@ export interface UpstreamRequest {
   readonly contentLength: number;
   /** The body comes in chunks of unknown total (the dispatcher frames them for its protocol). */
   readonly chunked: boolean;
+  /** The request asks the pod to switch protocols (a WebSocket): a 101 reaches the handler's onUpgrade. */
+  readonly upgrade: boolean;
 }
 
 /** A response head, whatever protocol brought it. Its header view is valid only during onResponseStart. */
@@ -71,6 +73,13 @@ export interface DispatchHandler {
   onResponseError(err: TidegateError, gotResponse: boolean): void;
   /** The dispatcher can take more request body (after a write returned false). */
   onRequestDrain(): void;
+  /**
+   * The pod answered an upgrade request with 101: from now on the connection
+   * is a byte pipe. Returns who hears the pipe's bytes, or null to refuse
+   * the switch (the connection is then destroyed and nothing more is
+   * reported). No other handler call follows either way.
+   */
+  onUpgrade(head: UpstreamResponseHead, tunnel: Tunnel): TunnelHandler | null;
   /** Runs `fn` with the client's writes batched, so one upstream read makes one client write. */
   cork(fn: () => void): void;
 }
@@ -92,4 +101,26 @@ export interface DispatchController {
   release(): void;
   /** The caller gives up (timeout, client gone, error): nothing more reaches the handler. */
   abort(): void;
+}
+
+/** A connection that switched protocols: bytes both ways, backpressure both ways. */
+export interface Tunnel {
+  /** Sends bytes (copied); false: the pod is slow to read, wait for onTunnelDrain. */
+  write(bytes: Uint8Array): boolean;
+  /** Stops and restarts reading from the pod. */
+  pause(): void;
+  resume(): void;
+  /** Bytes written but not yet taken by the kernel. */
+  readonly queued: number;
+  /** Sends FIN once what was written has gone. */
+  end(): void;
+  destroy(): void;
+}
+
+export interface TunnelHandler {
+  /** Bytes from the pod (a view valid only during the call). */
+  onTunnelData(chunk: Buffer): void;
+  onTunnelDrain(): void;
+  /** The connection is gone: `err` null after a clean FIN (or our own end/destroy). */
+  onTunnelEnd(err: TidegateError | null): void;
 }

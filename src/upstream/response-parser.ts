@@ -18,6 +18,8 @@ const enum State {
   Trailers,
   UntilClose,
   Done,
+  /** After a 101 to an upgrade request: what follows is another protocol's, not the parser's. */
+  Upgraded,
 }
 
 const MAX_HEAD = 64 * 1024;
@@ -37,7 +39,7 @@ const MAX_CHUNK_SIZE_BEFORE_DIGIT = 2 ** 49;
  * while a pod meant another is a desync): anything ambiguous throws
  * TG_ERR_UPSTREAM_PROTOCOL, and the connection is then closed, never reused.
  * Interim responses (100, 102, 103, any 1xx but 101) are skipped; a 101 is
- * refused, as no request tidegate sends over this path asks for an upgrade.
+ * refused unless the request asked for an upgrade (expect's `upgrade`).
  * A response followed by more bytes than it declared leaves the connection
  * not `reusable`. test/upstream/response-parser-differential.test.ts holds
  * it against Node's llhttp.
@@ -59,6 +61,8 @@ export class ResponseParser {
   private extra = false;
   /** Trailer bytes seen so far (bounded like a head). */
   private trailerBytes = 0;
+  /** The request asked for a protocol switch. */
+  private upgrade = false;
   private readonly head: HeadScan;
   /** The size chunkLineEnd read from the last whole chunk-size line. */
   private readonly chunk = { size: 0 };
@@ -71,9 +75,10 @@ export class ResponseParser {
     this.head = new HeadScan(scratch);
   }
 
-  /** Prepares for the response to the next request (HEAD requests have no body). */
-  expect(isHead: boolean): void {
+  /** Prepares for the response to the next request (HEAD requests have no body; `upgrade`: a 101 is welcome). */
+  expect(isHead: boolean, upgrade = false): void {
     this.state = State.Head;
+    this.upgrade = upgrade;
     this.heldLen = 0;
     this.headSearched = 0;
     this.noBody = isHead;
@@ -83,6 +88,11 @@ export class ResponseParser {
 
   get done(): boolean {
     return this.state === State.Done;
+  }
+
+  /** A 101 came: the bytes after it (feed's return value says where they start) are the new protocol's. */
+  get upgraded(): boolean {
+    return this.state === State.Upgraded;
   }
 
   /**
@@ -217,6 +227,8 @@ export class ResponseParser {
           // More than the response: whatever it is, the connection's framing is in doubt.
           this.extra = true;
           return pos - before;
+        case State.Upgraded:
+          return pos - before;
       }
     }
     return pos - before;
@@ -258,7 +270,12 @@ export class ResponseParser {
       // After a 101 the bytes on the connection are another protocol, and the
       // client never asked for one: passing it on would leave the client with a
       // 101 and the pool with a connection that no longer speaks HTTP.
-      if (status === 101) throw protocol('101 Switching Protocols to a request that asked for no upgrade');
+      if (status === 101) {
+        if (!this.upgrade) throw protocol('101 Switching Protocols to a request that asked for no upgrade');
+        this.state = State.Upgraded;
+        this.sink.onResponseHead({ status, bodyMode: BodyMode.None, contentLength: -1, keepAlive: false, keepAliveMs: -1, headers: h });
+        return;
+      }
       // Interim response (100 Continue, 103 Early Hints, …): skipped, the final head follows,
       // unless it closes the connection (Connection: close, or HTTP/1.0 without keep-alive):
       // then nothing may follow it, and llhttp refuses what does.

@@ -140,6 +140,11 @@ describe('framing: what the upstream is told about the body', () => {
       headers: [['connection', 'x-foo'], ['x-foo', '1'], ['connection', 'x-bar'], ['x-bar', '2'], ['x-kept', '3']],
       want: { contentLength: -1, chunked: false, kept: ['x-kept: 3'], framing: [] },
     },
+    {
+      name: 'a WebSocket handshake is per hop: only the subprotocols cross',
+      headers: [['sec-websocket-key', 'a2V5'], ['sec-websocket-version', '13'], ['sec-websocket-extensions', 'permessage-deflate'], ['sec-websocket-protocol', 'chat'], ['x-kept', '1']],
+      want: { contentLength: -1, chunked: false, kept: ['sec-websocket-protocol: chat', 'x-kept: 1'], framing: [] },
+    },
     { name: 'Connection: close drops only itself', headers: [['connection', 'close'], ['x-bar', '2']], want: { contentLength: -1, chunked: false, kept: ['x-bar: 2'], framing: [] } },
     {
       name: 'hop-by-hop headers are dropped',

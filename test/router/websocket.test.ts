@@ -1,0 +1,234 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { createHash } from 'node:crypto';
+import net, { type AddressInfo } from 'node:net';
+import { WebSocket, WebSocketServer, type RawData } from 'ws';
+import { startBareEdge, type BareEdge } from '../support/bare-edge.js';
+import { staticAppConfig, waitFor } from '../support/serve.js';
+
+// WebSockets through the edge, with the `ws` package as client and as pod.
+
+const HOST = 'app.example.com';
+let edge: BareEdge | null = null;
+let pod: WebSocketServer | null = null;
+const clients: WebSocket[] = [];
+
+afterEach(async () => {
+  for (const c of clients.splice(0)) c.terminate();
+  edge?.close();
+  edge = null;
+  if (pod) for (const c of pod.clients) c.terminate();
+  await new Promise<void>((r) => (pod ? pod.close(() => r()) : r()));
+  pod = null;
+});
+
+/** A `ws` echo pod: text stays text, binary stays binary; picks 'chat' when offered. */
+async function startEchoPod(options: { onConnection?: (s: WebSocket) => void } = {}): Promise<string> {
+  pod = new WebSocketServer({ host: '127.0.0.1', port: 0, handleProtocols: (p) => (p.has('chat') ? 'chat' : false) });
+  pod.on('connection', (s) => {
+    s.on('message', (m, isBinary) => s.send(m, { binary: isBinary }));
+    options.onConnection?.(s);
+  });
+  await new Promise((r) => pod!.once('listening', r));
+  return `127.0.0.1:${(pod.address() as AddressInfo).port}`;
+}
+
+async function startEdgeFor(address: string, revision: string[] = []): Promise<BareEdge> {
+  edge = await startBareEdge(staticAppConfig(address, { revision }));
+  edge.setPods('app-1', [address]);
+  return edge;
+}
+
+function connect(protocols: string[] = []): WebSocket {
+  const c = new WebSocket(`ws://127.0.0.1:${edge!.port}/chat`, protocols, { headers: { host: HOST }, maxPayload: 64 * 1024 * 1024 });
+  clients.push(c);
+  c.on('error', () => undefined); // a test that expects an error listens for it itself
+  return c;
+}
+
+function opened(c: WebSocket): Promise<void> {
+  return new Promise((resolve, reject) => {
+    c.once('open', () => resolve());
+    c.once('error', reject);
+  });
+}
+
+function nextMessage(c: WebSocket): Promise<{ data: Buffer; isBinary: boolean }> {
+  return new Promise((resolve) => c.once('message', (data: RawData, isBinary) => resolve({ data: data as Buffer, isBinary })));
+}
+
+function closed(c: WebSocket): Promise<{ code: number; reason: string }> {
+  return new Promise((resolve) => c.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+}
+
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+describe('WebSocket through the edge', () => {
+  it('echoes text, binary, fragmented and 16 MiB messages intact, with the subprotocol the pod chose', async () => {
+    await startEdgeFor(await startEchoPod());
+    const c = connect(['chat', 'other']);
+    await opened(c);
+    expect(c.protocol).toBe('chat');
+
+    let m = nextMessage(c);
+    c.send('héllo');
+    expect((await m).data.toString()).toBe('héllo');
+    expect((await m).isBinary).toBe(false);
+
+    const bin = Buffer.from([0, 1, 2, 255]);
+    m = nextMessage(c);
+    c.send(bin);
+    expect((await m).data.equals(bin)).toBe(true);
+    expect((await m).isBinary).toBe(true);
+
+    // One message in three fragments: the pod gets it whole, and so does the echo.
+    m = nextMessage(c);
+    c.send('ab', { fin: false });
+    c.send('cd', { fin: false });
+    c.send('ef', { fin: true });
+    expect((await m).data.toString()).toBe('abcdef');
+
+    const big = Buffer.alloc(16 * 1024 * 1024);
+    for (let i = 0; i < big.length; i += 4096) big.writeUInt32LE((i * 2654435761) >>> 0, i);
+    m = nextMessage(c);
+    c.send(big);
+    expect(sha((await m).data)).toBe(sha(big));
+  });
+
+  it('passes pings both ways and close codes both ways', async () => {
+    let podSide: WebSocket | null = null;
+    await startEdgeFor(await startEchoPod({ onConnection: (s) => (podSide = s) }));
+    const c = connect();
+    await opened(c);
+    await waitFor(() => podSide !== null, 2000, 'pod connection');
+    const podPing = new Promise<string>((r) => podSide!.once('ping', (d) => r(d.toString())));
+    c.ping('from-client');
+    expect(await podPing).toBe('from-client');
+    const clientPing = new Promise<string>((r) => c.once('ping', (d) => r(d.toString())));
+    podSide!.ping('from-pod');
+    expect(await clientPing).toBe('from-pod');
+
+    const podClosed = new Promise<{ code: number; reason: string }>((r) => podSide!.once('close', (code, reason) => r({ code, reason: reason.toString() })));
+    const clientClosed = closed(c);
+    c.close(4001, 'bye');
+    expect(await podClosed).toEqual({ code: 4001, reason: 'bye' });
+    expect((await clientClosed).code).toBe(4001);
+
+    // And the other way: the pod closes with its own code.
+    podSide = null;
+    const c2 = connect();
+    await opened(c2);
+    await waitFor(() => podSide !== null, 2000, 'second pod connection');
+    const c2Closed = closed(c2);
+    podSide!.close(4002, 'pod says bye');
+    expect(await c2Closed).toEqual({ code: 4002, reason: 'pod says bye' });
+  });
+
+  it('passes back a pod that refuses the upgrade, status and body', async () => {
+    const server = net.createServer((s) => {
+      s.once('data', () => s.end('HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain\r\ncontent-length: 6\r\n\r\nno ws\n'));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      await startEdgeFor(`127.0.0.1:${(server.address() as AddressInfo).port}`);
+      const c = connect();
+      const response = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+        c.once('unexpected-response', (_req, res) => {
+          let body = '';
+          res.on('data', (d: Buffer) => (body += d.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        });
+        c.once('open', () => reject(new Error('opened')));
+      });
+      expect(response).toEqual({ status: 403, body: 'no ws\n' });
+    } finally {
+      server.close();
+    }
+  });
+
+  it('answers 502 upstream-protocol when the pod answers 101 without a WebSocket handshake', async () => {
+    const server = net.createServer((s) => {
+      s.once('data', () => s.write('HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: upgrade\r\nsec-websocket-accept: wrong\r\n\r\n'));
+      s.on('error', () => undefined);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      await startEdgeFor(`127.0.0.1:${(server.address() as AddressInfo).port}`);
+      const c = connect();
+      const status = await new Promise<[number, string]>((resolve, reject) => {
+        c.once('unexpected-response', (_req, res) => resolve([res.statusCode ?? 0, String(res.headers['x-tidegate-error'])]));
+        c.once('open', () => reject(new Error('opened')));
+      });
+      expect(status).toEqual([502, 'upstream-protocol']);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('with containerConcurrency 1, holds a second WebSocket in the buffer until the first closes', async () => {
+    await startEdgeFor(await startEchoPod(), ['containerConcurrency: 1']);
+    const first = connect();
+    await opened(first);
+    const rt = edge!.edge.revision('app-1')!;
+    expect(rt.throttler.inFlight).toBe(1);
+    const second = connect();
+    let secondOpen = false;
+    second.once('open', () => (secondOpen = true));
+    await waitFor(() => rt.throttler.queued === 1, 2000, 'second WebSocket buffered');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(secondOpen).toBe(false);
+    first.close(1000);
+    await opened(second);
+    expect(rt.throttler.inFlight).toBe(1);
+    expect(rt.throttler.queued).toBe(0);
+    const m = nextMessage(second);
+    second.send('late');
+    expect((await m).data.toString()).toBe('late');
+  });
+
+  it('is not cut by timeoutSeconds, and idleTimeoutSeconds closes an idle one with 1001', async () => {
+    await startEdgeFor(await startEchoPod(), ['timeoutSeconds: 1', 'idleTimeoutSeconds: 1']);
+    const c = connect();
+    await opened(c);
+    const done = closed(c);
+    // Busy for 2.5 s: past timeoutSeconds, never idle for a second.
+    let idleSince = 0;
+    for (let i = 0; i < 10; i++) {
+      await new Promise((r) => setTimeout(r, 250));
+      const m = nextMessage(c);
+      c.send(`tick ${i}`);
+      expect((await m).data.toString()).toBe(`tick ${i}`);
+      idleSince = Date.now();
+    }
+    expect(c.readyState).toBe(WebSocket.OPEN);
+    const { code } = await done;
+    expect(code).toBe(1001);
+    expect(Date.now() - idleSince).toBeGreaterThanOrEqual(900);
+    await waitFor(() => edge!.edge.revision('app-1')!.throttler.inFlight === 0, 2000, 'slot freed');
+  });
+
+  it('on shutdown sends 1001 to the client and closes the pod side', async () => {
+    let podSide: WebSocket | null = null;
+    await startEdgeFor(await startEchoPod({ onConnection: (s) => (podSide = s) }));
+    const c = connect();
+    await opened(c);
+    await waitFor(() => podSide !== null, 2000, 'pod connection');
+    const podClosed = new Promise<number>((r) => podSide!.once('close', (code) => r(code)));
+    const clientClosed = closed(c);
+    edge!.edge.close();
+    expect((await clientClosed).code).toBe(1001);
+    expect(await podClosed).toBe(1001);
+    await edge!.edge.drained();
+  });
+
+  it('closes the client with 1011 when the pod connection dies, and frees the slot', async () => {
+    let podSide: WebSocket | null = null;
+    await startEdgeFor(await startEchoPod({ onConnection: (s) => (podSide = s) }));
+    const c = connect();
+    await opened(c);
+    await waitFor(() => podSide !== null, 2000, 'pod connection');
+    const clientClosed = closed(c);
+    podSide!.terminate();
+    expect((await clientClosed).code).toBe(1011);
+    await waitFor(() => edge!.edge.revision('app-1')!.throttler.inFlight === 0, 2000, 'slot freed');
+  });
+});
