@@ -312,6 +312,7 @@ function updateGauges(edge: Edge, view: StoreView, m: EdgeMetrics): void {
       m.panicMode.labels(rt.name).set(st.mode === 'panic' ? 1 : 0);
     }
     m.buffered.labels(rt.name).set(rt.throttler.queued);
+    m.webSockets.labels(rt.name).set(rt.openWebSockets);
     m.queueDepth.labels(rt.name).set(rt.throttler.queued);
     for (const pod of rt.podHandles()) m.podInFlight.labels(rt.name, pod.id).set(rt.throttler.inFlightOf(pod.id));
   }
