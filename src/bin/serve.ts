@@ -261,6 +261,7 @@ export async function startServe(opts: ServeOptions): Promise<ServeHandle> {
       logger.info('shutting down: no new connections, finishing in-flight requests');
       server.stopListening();
       watcher.close();
+      edge.closeWebSockets();
       const bound = new Promise<void>((resolve) => clock.setTimeout(resolve, opts.drainTimeoutMs ?? 30_000));
       await Promise.race([edge.drained(), bound]);
       edge.close();

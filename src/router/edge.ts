@@ -271,10 +271,14 @@ export class Edge {
     });
   }
 
+  /** Tells every open WebSocket the edge is going away (1001): each ends its call, so a drain does not wait on them. */
+  closeWebSockets(): void {
+    for (const relay of [...this.relays]) relay.goAway(1001, 'going away');
+  }
+
   close(): void {
     this.closed = true;
-    // Open WebSockets are told the edge is going away; each ends its call (and the drain waits for them).
-    for (const relay of [...this.relays]) relay.goAway(1001, 'going away');
+    this.closeWebSockets();
     for (const rt of this.revisions.values()) rt.throttler.rejectAll(new TidegateError('TG_ERR_SHUTTING_DOWN', 'tidegate is shutting down'));
     this.deadlines.close();
     this.rollouts.close();

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import net, { type AddressInfo } from 'node:net';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { startBareEdge, type BareEdge } from '../support/bare-edge.js';
-import { staticAppConfig, waitFor } from '../support/serve.js';
+import { startStaticEdge, staticAppConfig, waitFor } from '../support/serve.js';
 
 // WebSockets through the edge, with the `ws` package as client and as pod.
 
@@ -218,6 +218,19 @@ describe('WebSocket through the edge', () => {
     expect((await clientClosed).code).toBe(1001);
     expect(await podClosed).toBe(1001);
     await edge!.edge.drained();
+  });
+
+  it('a serve shutdown does not wait for open WebSockets: they get 1001 at once', async () => {
+    const address = await startEchoPod();
+    const serve = await startStaticEdge(address, {}, { drainTimeoutMs: 20_000 });
+    const c = new WebSocket(`ws://127.0.0.1:${serve.port}/`, { headers: { host: HOST } });
+    clients.push(c);
+    await opened(c);
+    const clientClosed = closed(c);
+    const t0 = Date.now();
+    await serve.close();
+    expect((await clientClosed).code).toBe(1001);
+    expect(Date.now() - t0).toBeLessThan(5000);
   });
 
   it('closes the client with 1011 when the pod connection dies, and frees the slot', async () => {
