@@ -2,6 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
+import { opened, WsClients } from '../support/ws-client.js';
 import { measure, Sampler } from '../../bench/lib/proc-stats.js';
 import { CLI } from '../support/cli.js';
 import { staticAppConfig, waitFor } from '../support/serve.js';
@@ -26,7 +27,7 @@ const FLOOD = 64;
 let pod: WebSocketServer;
 let flooding: ((socket: WebSocket) => void) | null = null;
 let serve: ServeProcess;
-const clients: WebSocket[] = [];
+const ws = new WsClients();
 
 beforeAll(async () => {
   await fs.access(CLI);
@@ -45,7 +46,7 @@ beforeAll(async () => {
 });
 
 afterEach(async () => {
-  for (const c of clients.splice(0)) c.terminate();
+  ws.terminateAll();
   // A pod side that stopped reading never sees the edge's close: cut it here.
   for (const s of pod.clients) s.terminate();
   await waitFor(() => pod.clients.size === 0, 10_000, 'the pod side of every WebSocket to close');
@@ -58,17 +59,7 @@ afterAll(async () => {
 });
 
 function connect(urlPath: string): WebSocket {
-  const c = new WebSocket(`ws://127.0.0.1:${serve.port}${urlPath}`, { headers: { host: HOST }, perMessageDeflate: false });
-  clients.push(c);
-  c.on('error', () => undefined); // a test that expects a failure waits for the close
-  return c;
-}
-
-function opened(c: WebSocket): Promise<void> {
-  return new Promise((resolve, reject) => {
-    c.once('open', () => resolve());
-    c.once('error', reject);
-  });
+  return ws.connect(serve.port, urlPath, { host: HOST });
 }
 
 const rss = () => measure([serve.child.pid!]).rssBytes;
@@ -92,7 +83,7 @@ describe('WebSockets through a serve process', () => {
       );
     }
     // All 1,000 are open end to end: every client, and a tunnel to the pod for each.
-    expect(clients.filter((c) => c.readyState === WebSocket.OPEN)).toHaveLength(n);
+    expect(ws.all.filter((c) => c.readyState === WebSocket.OPEN)).toHaveLength(n);
     expect(pod.clients.size).toBe(n);
     const open = rss();
     console.log(`serve RSS: ${mib(before)} MiB before, ${mib(open)} MiB with ${n} WebSockets open (${((open - before) / n / 1024).toFixed(1)} KiB each)`);

@@ -3,7 +3,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { request } from 'undici';
-import { WebSocket, type RawData } from 'ws';
+import { WebSocket } from 'ws';
+import { closed, nextMessage, opened, WsClients } from '../support/ws-client.js';
 import { freePort } from '../support/ports.js';
 import { getMetrics, startEdge, startStaticEdge, waitFor, type TestEdge } from '../support/serve.js';
 import { alive, appConfig, delay, HOST, revisionStatus, type RevisionOptions } from '../e2e/harness.js';
@@ -17,35 +18,18 @@ const WS_APP = path.resolve('test/fixtures/ws-echo-app.mjs');
 /** A managed revision whose pods run the WebSocket echo app. */
 const wsAppConfig = (rev: RevisionOptions = {}) => appConfig({ command: [process.execPath, WS_APP], ...rev });
 
-const clients: WebSocket[] = [];
+const ws = new WsClients();
 
-afterEach(() => {
-  for (const c of clients.splice(0)) c.terminate();
-});
+afterEach(() => ws.terminateAll());
 
 function connect(port: number, protocols: string[] = []): WebSocket {
-  const c = new WebSocket(`ws://127.0.0.1:${port}/chat`, protocols, { headers: { host: HOST } });
-  clients.push(c);
-  c.on('error', () => undefined); // a test that expects an error waits for the close
-  return c;
-}
-
-function opened(c: WebSocket): Promise<void> {
-  return new Promise((resolve, reject) => {
-    c.once('open', () => resolve());
-    c.once('unexpected-response', (_req, res) => reject(new Error(`upgrade answered ${res.statusCode} ${String(res.headers['x-tidegate-error'] ?? '')}`)));
-    c.once('error', reject);
-  });
-}
-
-function closed(c: WebSocket): Promise<{ code: number; reason: string }> {
-  return new Promise((resolve) => c.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+  return ws.connect(port, '/chat', { host: HOST, protocols });
 }
 
 /** Sends `data` and checks the same bytes come back, text as text and binary as binary. */
 async function echoes(c: WebSocket, data: string | Buffer): Promise<void> {
   const binary = typeof data !== 'string';
-  const got = new Promise<{ data: Buffer; isBinary: boolean }>((resolve) => c.once('message', (m: RawData, isBinary) => resolve({ data: m as Buffer, isBinary })));
+  const got = nextMessage(c);
   c.send(data, { binary });
   const m = await got;
   expect(m.isBinary).toBe(binary);

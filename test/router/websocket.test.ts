@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import net, { type AddressInfo } from 'node:net';
-import { WebSocket, WebSocketServer, type RawData } from 'ws';
+import { WebSocket, WebSocketServer } from 'ws';
+import { closed, nextMessage, opened, WsClients } from '../support/ws-client.js';
 import { startBareEdge, type BareEdge } from '../support/bare-edge.js';
 import { startStaticEdge, staticAppConfig, waitFor } from '../support/serve.js';
 
@@ -10,10 +11,10 @@ import { startStaticEdge, staticAppConfig, waitFor } from '../support/serve.js';
 const HOST = 'app.example.com';
 let edge: BareEdge | null = null;
 let pod: WebSocketServer | null = null;
-const clients: WebSocket[] = [];
+const ws = new WsClients();
 
 afterEach(async () => {
-  for (const c of clients.splice(0)) c.terminate();
+  ws.terminateAll();
   edge?.close();
   edge = null;
   if (pod) for (const c of pod.clients) c.terminate();
@@ -39,25 +40,7 @@ async function startEdgeFor(address: string, revision: string[] = []): Promise<B
 }
 
 function connect(protocols: string[] = []): WebSocket {
-  const c = new WebSocket(`ws://127.0.0.1:${edge!.port}/chat`, protocols, { headers: { host: HOST }, maxPayload: 64 * 1024 * 1024 });
-  clients.push(c);
-  c.on('error', () => undefined); // a test that expects an error listens for it itself
-  return c;
-}
-
-function opened(c: WebSocket): Promise<void> {
-  return new Promise((resolve, reject) => {
-    c.once('open', () => resolve());
-    c.once('error', reject);
-  });
-}
-
-function nextMessage(c: WebSocket): Promise<{ data: Buffer; isBinary: boolean }> {
-  return new Promise((resolve) => c.once('message', (data: RawData, isBinary) => resolve({ data: data as Buffer, isBinary })));
-}
-
-function closed(c: WebSocket): Promise<{ code: number; reason: string }> {
-  return new Promise((resolve) => c.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+  return ws.connect(edge!.port, '/chat', { host: HOST, protocols });
 }
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -223,8 +206,7 @@ describe('WebSocket through the edge', () => {
   it('a serve shutdown does not wait for open WebSockets: they get 1001 at once', async () => {
     const address = await startEchoPod();
     const serve = await startStaticEdge(address, {}, { drainTimeoutMs: 20_000 });
-    const c = new WebSocket(`ws://127.0.0.1:${serve.port}/`, { headers: { host: HOST } });
-    clients.push(c);
+    const c = ws.connect(serve.port, '/', { host: HOST });
     await opened(c);
     const clientClosed = closed(c);
     const t0 = Date.now();
