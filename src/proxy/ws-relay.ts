@@ -15,11 +15,13 @@ const CLIENT_HIGH = 1024 * 1024;
  */
 const CLIENT_MAX_BACKPRESSURE = 8 * 1024 * 1024;
 /**
- * Client bytes the pod has not read yet beyond which the client is closed
- * (1013, try again later): uWS.js v20.30 cannot pause a WebSocket's reads,
- * so this bounds the memory a client can make the edge hold for a slow pod.
+ * Client bytes the pod has not read yet beyond which the client's next
+ * message closes it (1013, try again later): uWS.js v20.30 cannot pause a
+ * WebSocket's reads, so this bounds what a client can make the edge hold for
+ * a slow pod (checked before a message is written: one message of any
+ * allowed size still goes to a pod that keeps up).
  */
-const POD_MAX_QUEUED = 2 * MAX_WS_MESSAGE;
+const POD_MAX_QUEUED = 16 * 1024 * 1024;
 /** After our close frame, how long the pod has to close its side before the connection is cut. */
 const CLOSE_WAIT_MS = 5000;
 
@@ -89,10 +91,13 @@ export class WsRelay implements TunnelHandler, FrameSink {
   }
 
   message(data: ArrayBuffer, isBinary: boolean): void {
+    if (this.tunnel.queued > POD_MAX_QUEUED) {
+      this.goAway(1013, 'the app is not reading');
+      return;
+    }
     const payload = new Uint8Array(data);
     this.owner.relayed(true, payload.length);
     this.send(encodeFrame(isBinary ? Opcode.Binary : Opcode.Text, payload));
-    if (this.tunnel.queued > POD_MAX_QUEUED) this.goAway(1013, 'the app is not reading');
   }
 
   ping(data: ArrayBuffer): void {
