@@ -45,7 +45,7 @@ export async function main(values: Record<string, string | boolean | undefined>)
   const undo: Array<() => unknown> = [];
   let shutdown: () => Promise<void>;
   try {
-    const store = createStore({ redisUrl, clock, logger });
+    const store = await createStore({ redisUrl, clock, logger });
     undo.push(() => store.close());
     const actuator = createActuator({
       config: () => config,

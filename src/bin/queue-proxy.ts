@@ -65,7 +65,7 @@ export async function main(values: Values): Promise<number> {
   const adminHost = pick(values, 'admin-address', 'TIDEGATE_ADMIN_ADDRESS') ?? '127.0.0.1';
   const logger = createLogger('tidegate-queue-proxy').child({ revision, pod: podId });
   // The store module (and ioredis) is loaded only when there is a store to talk to.
-  const store: Store | null = redisUrl ? (await import('../store/index.js')).createStore({ redisUrl, clock: realClock, logger }) : null;
+  const store: Store | null = redisUrl ? await (await import('../store/index.js')).createStore({ redisUrl, clock: realClock, logger }) : null;
 
   let qp: QueueProxyHandle;
   try {

@@ -161,7 +161,7 @@ export async function startServe(opts: ServeOptions): Promise<ServeHandle> {
     const adminPort = await admin.listen(adminHost, opts.adminPort);
     undo.push(() => admin.close());
 
-    const st = createStore({ ...(opts.redisUrl ? { redisUrl: opts.redisUrl } : {}), clock, logger });
+    const st = await createStore({ ...(opts.redisUrl ? { redisUrl: opts.redisUrl } : {}), clock, logger });
     store = st;
     undo.push(() => st.close());
     const v = new StoreView({ store: st, clock, logger });

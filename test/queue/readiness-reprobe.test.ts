@@ -27,7 +27,7 @@ const held: http.ServerResponse[] = [];
 beforeAll(async () => {
   await fs.access(CLI);
   redis = await startRedis();
-  store = createStore({ redisUrl: redis.url, clock: realClock, logger: silentLogger });
+  store = await createStore({ redisUrl: redis.url, clock: realClock, logger: silentLogger });
   app = await startUpstream('app', (req, res) => {
     if (hung) {
       held.push(res);

@@ -22,7 +22,7 @@ let app: Upstream;
 beforeAll(async () => {
   await fs.access(CLI); // npm test builds dist/ before running vitest
   redis = await startRedis();
-  store = createStore({ redisUrl: redis.url, clock: realClock, logger: silentLogger });
+  store = await createStore({ redisUrl: redis.url, clock: realClock, logger: silentLogger });
   app = await startUpstream('app');
 });
 afterAll(async () => {

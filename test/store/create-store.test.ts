@@ -8,7 +8,7 @@ import { startRedis } from '../support/redis-server.js';
 
 describe('createStore', () => {
   it('keeps state in the process without a Redis URL', async () => {
-    const store = createStore({ clock: new FakeClock(), logger: silentLogger });
+    const store = await createStore({ clock: new FakeClock(), logger: silentLogger });
     expect(store).toBeInstanceOf(MemoryStore);
     await store.close();
   });
@@ -17,8 +17,8 @@ describe('createStore', () => {
     const redis = await startRedis();
     try {
       const clock = new FakeClock();
-      const a = createStore({ redisUrl: redis.url, clock, logger: silentLogger });
-      const b = createStore({ redisUrl: redis.url, clock, logger: silentLogger });
+      const a = await createStore({ redisUrl: redis.url, clock, logger: silentLogger });
+      const b = await createStore({ redisUrl: redis.url, clock, logger: silentLogger });
       expect(a).toBeInstanceOf(RedisStore);
       await a.registerPod({ id: 'p', revision: 'r', address: 'h:1', ready: true }, 10_000);
       expect((await b.listPods('r')).map((p) => p.id)).toEqual(['p']);
