@@ -4,6 +4,8 @@
  * `?sleep=MS` milliseconds when asked), POST/PUT consume the body and answer
  * its byte count. uWebSockets.js by default (the same server the anchors
  * measure "direct" with), or node:http with `--flavour node` / BACKEND=node.
+ * The uWS flavour also accepts WebSockets on any path and echoes every
+ * message as it came (the `websocket` suite's backend).
  *
  * Usage: node bench/backend.js [--port 0] [--flavour uws|node]
  * Prints `listening PORT` on stdout once it accepts connections.
@@ -36,6 +38,15 @@ function loadUws() {
 function startUws() {
   const uws = loadUws();
   const app = uws.App();
+  // Registered before the HTTP routes: uWS passes a GET without a WebSocket key on to them.
+  app.ws('/*', {
+    compression: uws.DISABLED,
+    // As large as any message the websocket suite sends through a proxy, and no idle cut-off of its own.
+    maxPayloadLength: 16 * 1024 * 1024,
+    maxBackpressure: 16 * 1024 * 1024,
+    idleTimeout: 0,
+    message: (ws, message, isBinary) => ws.send(message, isBinary),
+  });
   app.get('/*', (res, req) => {
     const ms = sleepMs(req.getQuery());
     if (ms === 0) {

@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 /**
- * tidegate's benchmark: `node bench/run.js [proxy|sidecar|warm|cold|burst|access-log ...]`
+ * tidegate's benchmark: `node bench/run.js [proxy|sidecar|warm|cold|burst|access-log|websocket ...]`
  * (default: proxy sidecar). Needs `npm run build` first (`npm run bench`
  * does both). Settings from the environment:
- *   DURATION (s, default 10) · REPS (default 1) · WARMUP (s, default 2)
+ *   DURATION (s, default 10; websocket 30) · REPS (default 1) · WARMUP (s, default 2)
  *   CONNS (override every scenario's connection count) · TOOLS ("wrk autocannon")
  *   LAYOUT (pinned | shared; default pinned) · LOADGEN_CPUS (0) · SERVER_CPUS (1)
  *   COLD_STARTS (default 20) · BURST_REQUESTS (default 10000)
@@ -28,6 +28,7 @@ const SUITES = {
   burst: () => import('./suites/burst.js'),
   warm: () => import('./suites/warm.js'),
   'access-log': () => import('./suites/access-log.js'),
+  websocket: () => import('./suites/websocket.js'),
 };
 
 function settingsFromEnv() {
@@ -94,10 +95,10 @@ async function main() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tidegate-bench-'));
   const log = (line) => process.stdout.write(`${line}\n`);
   log(`tidegate bench ${names.join(' ')} — ${info.layout}; DURATION=${settings.durationSec}s REPS=${settings.reps}; logs in ${dir}`);
-  const header = [
+  const header = (s) => [
     `Commit ${info.commit}, ${stamp} UTC. ${info.cpus}, kernel ${info.kernel}, node ${info.node}, ${info.wrk}, ${info.nginx}.`,
     `Load average when it started: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} (the column "other load on server cpu" is the share of the server CPU used by processes not under test during each run: the machine's noise).`,
-    `Layout ${info.layout}. ${settings.durationSec} s per run, ${settings.reps} rep(s) (medians), ${settings.warmupSec} s warm-up per target.`,
+    `Layout ${info.layout}. ${s.durationSec} s per run, ${s.reps} rep(s) (medians), ${s.warmupSec} s warm-up per target.`,
     'Latency percentiles: wrk from its own µs histogram (wrk-report.lua); autocannon from our hdr-histogram-js of each response time in µs.',
     '',
   ].join('\n');
@@ -106,9 +107,12 @@ async function main() {
   for (const name of names) {
     log(`\n== suite ${name} ==`);
     const suite = await SUITES[name]();
-    const out = await suite.run({ settings, dir, log });
-    const markdown = `# tidegate bench — ${name}\n\n${header}\n${out.markdown}`;
-    const files = writeResults(process.env.RESULTS_DIR ?? path.join(ROOT, 'bench', 'results'), stamp, name, markdown, { suite: name, stamp, machine: info, settings, ...out.data });
+    // A suite may have its own duration for when DURATION is not set (websocket: 30 s).
+    const suiteSettings = process.env.DURATION === undefined && suite.DEFAULT_DURATION_SEC ? { ...settings, durationSec: suite.DEFAULT_DURATION_SEC } : settings;
+    if (suiteSettings !== settings) log(`${suiteSettings.durationSec} s per run (this suite's default)`);
+    const out = await suite.run({ settings: suiteSettings, dir, log });
+    const markdown = `# tidegate bench — ${name}\n\n${header(suiteSettings)}\n${out.markdown}`;
+    const files = writeResults(process.env.RESULTS_DIR ?? path.join(ROOT, 'bench', 'results'), stamp, name, markdown, { suite: name, stamp, machine: info, settings: suiteSettings, ...out.data });
     log(`\n${out.markdown}`);
     log(`written: ${files.map((f) => path.relative(ROOT, f)).join(', ')}`);
     if (out.correctness.length) failedCorrectness = true;

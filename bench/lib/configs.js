@@ -115,6 +115,15 @@ http {
       proxy_http_version 1.1;
       proxy_set_header Connection "";
     }
+    # The websocket suite's path: the upgrade is passed on, and an open WebSocket is not cut for being quiet.
+    location /ws {
+      proxy_pass http://backend;
+      proxy_http_version 1.1;
+      proxy_set_header Upgrade $http_upgrade;
+      proxy_set_header Connection "upgrade";
+      proxy_read_timeout 3600s;
+      proxy_send_timeout 3600s;
+    }
   }
 }
 `;
