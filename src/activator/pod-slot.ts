@@ -1,12 +1,8 @@
 import type { Timer } from '../shared/clock.js';
-import type { SharedCapacity } from './shared-capacity.js';
 /**
  * A pod as the throttler sees it: how many requests this edge has in flight
  * to it and how many it may have. The edge's own pod object (upstream pool,
  * stats, ...) hangs on `pod`, so the hot path reaches it without a Map lookup.
- * With several event loops in one process (`serve --workers N`) a limited
- * revision counts each pod in shared memory: `inFlight` is then the total of
- * every loop, `held` this loop's part of it.
  */
 
 /** What the throttler needs to know about the edge's pod object. */
@@ -14,8 +10,6 @@ export interface PodLike {
   readonly id: string;
   /** "host:port"; subsetting sorts pods by it, so every edge sees one order. */
   readonly address: string;
-  /** The pod's index in the process's SharedCapacity (SharedIndex.pod); absent or -1: counted by this loop alone. */
-  readonly sharedIndex?: number;
 }
 
 export class PodSlot<P extends PodLike = PodLike> {
@@ -24,14 +18,8 @@ export class PodSlot<P extends PodLike = PodLike> {
   address: string;
   /** The edge's object; replaced when setPods passes a newer one with the same id. */
   pod: P;
-  /** Requests this loop has sent to the pod and not yet released. */
-  held = 0;
-  /** How many of `held` the shared count holds: each gives back to it when released. */
-  sharedHeld = 0;
-  /** The shared counts while they limit new requests to this pod (a limited revision in a multi-loop process), else null. */
-  shared: SharedCapacity | null = null;
-  /** The pod's index in the shared counts (-1: none); fixed while any request is counted there. */
-  sharedIndex: number;
+  /** Requests this edge has sent to the pod and not yet released. */
+  inFlight = 0;
   /** This edge's limit for the pod now: its share, or 0 while ejected. The policies read only this. */
   capacity: number;
   /** This edge's share of the pod's containerConcurrency (Infinity when CC = 0). */
@@ -51,16 +39,6 @@ export class PodSlot<P extends PodLike = PodLike> {
     this.pod = pod;
     this.capacity = capacity;
     this.share = capacity;
-    this.sharedIndex = pod.sharedIndex ?? -1;
-  }
-
-  /**
-   * What the LB policies compare with `capacity`: requests in flight to the
-   * pod from every loop when it is shared, else from this one. One branch on
-   * a field that stays null keeps unshared revisions at a plain read.
-   */
-  get inFlight(): number {
-    return this.shared === null ? this.held : this.shared.inFlight(this.sharedIndex);
   }
 
   get ejected(): boolean {

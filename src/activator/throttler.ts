@@ -3,7 +3,6 @@ import { TidegateError } from '../shared/errors.js';
 import { LinkedList } from '../shared/linked-list.js';
 import { type LbPolicy, type PolicyState, policyFor } from './lb-policy.js';
 import { type PodLike, PodSlot } from './pod-slot.js';
-import type { SharedCapacity } from './shared-capacity.js';
 import { podShare, subsetIndices } from './subset.js';
 import type { Waiter } from './waiter.js';
 
@@ -21,21 +20,6 @@ export interface ThrottlerOptions {
   readonly random?: () => number;
   /** The buffer went from empty to non-empty: the edge pokes the autoscaler. */
   readonly onFirstQueued?: () => void;
-  /** Set when several event loops of this process serve the revision (`serve --workers N`). */
-  readonly shared?: ThrottlerShared | null;
-}
-
-/**
- * A revision served by several event loops, each with its own throttler:
- * while containerConcurrency > 0 they count pods and order waiters in
- * shared memory, so the limit and arrival order hold across all of them.
- */
-export interface ThrottlerShared {
-  readonly capacity: SharedCapacity;
-  /** The revision's index in `capacity` (SharedIndex.revision). */
-  readonly revision: number;
-  /** Another loop may now grant one of its waiters: the edge asks the other loops to call wake(). */
-  onFreed(): void;
 }
 
 export type ThrottlerLimits = Pick<
@@ -59,12 +43,6 @@ export const MAX_EJECT_MS = 30_000;
  * none is free the request waits here in arrival order and is granted the
  * moment a slot appears (release, or a new ready pod). No pod ever has more
  * than its capacity in flight from this edge.
- *
- * With `shared` and a limited revision, "this edge" is every event loop of
- * the process: a pod slot is taken in shared memory, a waiter is granted only
- * when no other loop has an older one, and a tryAcquire while any loop has
- * waiters returns null. A loop that frees room another loop's waiters may
- * use calls `onFreed`; that loop's wake() then grants them.
  */
 export class RevisionThrottler<P extends PodLike> {
   private cc: number;
@@ -75,15 +53,6 @@ export class RevisionThrottler<P extends PodLike> {
   private readonly clock: Clock;
   private readonly onFirstQueued: (() => void) | undefined;
   private readonly state: PolicyState;
-  private readonly shared: ThrottlerShared | null;
-  /** shared.revision, read on every acquire. */
-  private readonly rev: number;
-  /** shared.capacity while containerConcurrency > 0, else null: an unlimited revision touches no shared memory. */
-  private sharing: SharedCapacity | null = null;
-  /** The head ticket this loop last published with setOldest (0: none). */
-  private published = 0;
-  /** A release gave back a slot of a full shared pod; the next dispatch decides whether other loops need to hear of it. */
-  private freedFull = false;
 
   /** Pods this edge may send new requests to, sorted by address. */
   private active: PodSlot<P>[] = [];
@@ -109,9 +78,6 @@ export class RevisionThrottler<P extends PodLike> {
     this.clock = opts.clock;
     this.onFirstQueued = opts.onFirstQueued;
     this.state = { cursor: 0, random: opts.random ?? Math.random };
-    this.shared = opts.shared ?? null;
-    this.rev = this.shared?.revision ?? -1;
-    this.updateSharing();
   }
 
   /** Requests waiting in the buffer. */
@@ -124,7 +90,7 @@ export class RevisionThrottler<P extends PodLike> {
     return this.bytes;
   }
 
-  /** Requests this loop has in flight to this revision's pods (including pods that left). */
+  /** Requests in flight to this revision's pods (including pods that left). */
   get inFlight(): number {
     return this.total;
   }
@@ -146,7 +112,7 @@ export class RevisionThrottler<P extends PodLike> {
   }
 
   inFlightOf(podId: string): number {
-    return this.slots.get(podId)?.held ?? 0;
+    return this.slots.get(podId)?.inFlight ?? 0;
   }
 
   /**
@@ -179,14 +145,8 @@ export class RevisionThrottler<P extends PodLike> {
     if (limits.containerConcurrency !== this.cc) {
       this.cc = limits.containerConcurrency;
       this.policy = policyFor(this.cc);
-      this.updateSharing();
       this.rebuild();
     }
-    this.dispatch();
-  }
-
-  /** Another loop freed room or let a waiter go (its onFreed): grants this loop's waiters that may now go. */
-  wake(): void {
     this.dispatch();
   }
 
@@ -197,27 +157,25 @@ export class RevisionThrottler<P extends PodLike> {
    */
   tryAcquire(exclude?: PodSlot<P> | null): PodSlot<P> | null {
     if (this.waiters.head !== null) return null;
-    const sharing = this.sharing;
-    if (sharing !== null && sharing.olderElsewhere(this.rev, Infinity)) return null; // nor one in another loop
-    return this.reserve(exclude != null && exclude.active ? exclude.index : -1);
+    const ex = exclude != null && exclude.active ? exclude.index : -1;
+    const i = this.policy(this.active, ex, this.state);
+    if (i < 0) return null;
+    const slot = this.active[i]!;
+    slot.inFlight++;
+    this.total++;
+    return slot;
   }
 
   /** Frees a slot from tryAcquire or grant; call exactly once per reservation. */
   release(slot: PodSlot<P>): void {
-    if (slot.held <= 0) return; // a double release must not corrupt the counts
-    slot.held--;
+    if (slot.inFlight <= 0) return; // a double release must not corrupt the counts
+    slot.inFlight--;
     this.total--;
-    if (slot.sharedHeld > 0) {
-      slot.sharedHeld--;
-      if (this.shared!.capacity.give(slot.sharedIndex, slot.share)) this.freedFull = true;
-    }
     if (!slot.active) {
-      if (slot.held === 0 && this.slots.get(slot.id) === slot) this.forgetSlot(slot);
-      // No room here, but loops that still list the pod may use it.
-      if (this.freedFull && !this.dispatching) this.settle(false);
+      if (slot.inFlight === 0 && this.slots.get(slot.id) === slot) this.forgetSlot(slot);
       return;
     }
-    if (this.waiters.head !== null || this.freedFull) this.dispatch();
+    if (this.waiters.head !== null) this.dispatch();
   }
 
   /**
@@ -231,11 +189,9 @@ export class RevisionThrottler<P extends PodLike> {
     const now = this.clock.now();
     w.enqueuedAt = now;
     w.deadline = now + this.timeoutMs;
-    if (this.sharing !== null) w.ticket = this.sharing.ticket(this.rev);
     this.waiters.push(w);
     this.bytes += w.bytes;
     if (this.waiters.size === 1) {
-      this.publish();
       this.dispatch();
       if (w.list === this.waiters) {
         if (this.timer === null) this.armTimer(now);
@@ -293,7 +249,6 @@ export class RevisionThrottler<P extends PodLike> {
   cancel(w: Waiter<P>): boolean {
     if (!this.unlink(w)) return false;
     if (this.waiters.head === null) this.clearTimer();
-    if (this.publish()) this.wakeOthers();
     return true;
   }
 
@@ -307,33 +262,24 @@ export class RevisionThrottler<P extends PodLike> {
     if (old.head === null) return;
     this.waiters = new LinkedList();
     this.bytes = 0;
-    if (this.publish()) this.wakeOthers();
     let w: Waiter<P> | null;
     while ((w = old.shift()) !== null) w.reject(err);
   }
 
-  /**
-   * Grants waiters, oldest first, while some pod has spare capacity (and,
-   * shared, while no other loop has an older waiter).
-   */
+  /** Grants waiters, oldest first, while some pod has spare capacity. */
   private dispatch(): void {
-    if (this.dispatching) return; // the running one re-reads the state, and settles at its end
-    if (this.waiters.head === null) {
-      this.settle(false);
-      return;
-    }
+    if (this.dispatching || this.waiters.head === null) return;
     this.dispatching = true;
-    let left = false;
     try {
       let w: Waiter<P> | null;
       while ((w = this.waiters.head) !== null) {
-        const sharing = this.sharing;
-        if (sharing !== null && sharing.olderElsewhere(this.rev, w.ticket)) break;
         const avoid = w.avoid !== null && w.avoid.active && this.active.length > 1 ? w.avoid.index : -1;
-        const slot = this.reserve(avoid);
-        if (slot === null) break;
+        const i = this.policy(this.active, avoid, this.state);
+        if (i < 0) break;
+        const slot = this.active[i]!;
         this.unlink(w);
-        if (this.publish()) left = true;
+        slot.inFlight++;
+        this.total++;
         // May re-enter release/enqueue/cancel/setPods; the loop re-reads state.
         w.grant(slot);
       }
@@ -341,111 +287,6 @@ export class RevisionThrottler<P extends PodLike> {
       this.dispatching = false;
     }
     if (this.waiters.head === null) this.clearTimer();
-    this.settle(left);
-  }
-
-  /** Picks a pod with room and counts the request on it. */
-  private reserve(exclude: number): PodSlot<P> | null {
-    const i = this.policy(this.active, exclude, this.state);
-    if (i < 0) return null;
-    const slot = this.active[i]!;
-    return slot.shared === null ? this.hold(slot) : this.reserveShared(slot, exclude);
-  }
-
-  /**
-   * A shared pod is taken with a compare-and-swap: another loop may win it
-   * between the policy's look and the take, so the policy looks again (it
-   * then sees that pod full), at most once per active pod.
-   */
-  private reserveShared(picked: PodSlot<P>, exclude: number): PodSlot<P> | null {
-    let slot = picked;
-    for (let tries = this.active.length - 1; ; tries--) {
-      const shared = slot.shared;
-      if (shared === null) return this.hold(slot);
-      if (shared.take(slot.sharedIndex, slot.capacity)) {
-        slot.sharedHeld++;
-        return this.hold(slot);
-      }
-      if (tries <= 0) return null;
-      const i = this.policy(this.active, exclude, this.state);
-      if (i < 0) return null;
-      slot = this.active[i]!;
-    }
-  }
-
-  private hold(slot: PodSlot<P>): PodSlot<P> {
-    slot.held++;
-    this.total++;
-    return slot;
-  }
-
-  /**
-   * After a dispatch: other loops' waiters may go now if this loop freed a
-   * full pod or let go of a waiter they deferred to (`left`). Even when this
-   * loop then found no room, they may: its view can differ from theirs (a
-   * pod it ejected, or that left its ready set first).
-   */
-  private settle(left: boolean): void {
-    const freed = this.freedFull;
-    this.freedFull = false;
-    if (left || freed) this.wakeOthers();
-  }
-
-  private wakeOthers(): void {
-    const s = this.shared;
-    if (s !== null && s.capacity.olderElsewhere(this.rev, Infinity)) s.onFreed();
-  }
-
-  /**
-   * Keeps this loop's oldest ticket in shared memory equal to its head's.
-   * True when a head it had published left: other loops' waiters that
-   * deferred to it may go first now.
-   */
-  private publish(): boolean {
-    const sharing = this.sharing;
-    if (sharing === null) return false;
-    const head = this.waiters.head;
-    const ticket = head === null ? 0 : head.ticket;
-    const before = this.published;
-    if (ticket === before) return false;
-    this.published = ticket;
-    sharing.setOldest(this.rev, ticket);
-    return before !== 0;
-  }
-
-  /**
-   * Shares counts and arrival order while the revision is limited, and only
-   * then: a reload to CC 0 withdraws this loop's waiters from the order (its
-   * in-flight requests still give back to the counts as they finish).
-   */
-  private updateSharing(): void {
-    const next = this.shared !== null && this.cc > 0 ? this.shared.capacity : null;
-    if (next === this.sharing) return;
-    this.sharing = next;
-    if (next !== null) {
-      // Waiters from before (CC was 0: no pod yet) join the order, oldest first.
-      for (let w = this.waiters.head; w !== null; w = w.next) w.ticket = next.ticket(this.rev);
-      this.publish();
-    } else if (this.published !== 0) {
-      this.shared!.capacity.setOldest(this.rev, 0);
-      this.published = 0;
-      this.wakeOthers();
-    }
-  }
-
-  /**
-   * Points a slot at the shared counts while the revision is limited and the
-   * pod has an index. Requests it holds from before (CC was 0) are counted
-   * there first, whatever the capacity: they are in flight at the pod.
-   */
-  private shareSlot(slot: PodSlot<P>, pod: P): void {
-    if (slot.sharedHeld === 0) slot.sharedIndex = pod.sharedIndex ?? -1;
-    const sharing = slot.sharedIndex >= 0 ? this.sharing : null;
-    if (sharing !== null && slot.shared === null) {
-      for (let n = slot.held - slot.sharedHeld; n > 0; n--) sharing.take(slot.sharedIndex, Infinity);
-      slot.sharedHeld = slot.held;
-    }
-    slot.shared = sharing;
   }
 
   /** Takes a waiter out of the buffer; false when it is not in it. */
@@ -481,7 +322,6 @@ export class RevisionThrottler<P extends PodLike> {
       );
       w = this.waiters.head;
     }
-    if (this.publish()) this.wakeOthers();
     if (this.waiters.head !== null && this.timer === null) this.armTimer(now);
   };
 
@@ -516,13 +356,12 @@ export class RevisionThrottler<P extends PodLike> {
         slot.share = capacity;
         slot.capacity = slot.ejected ? 0 : capacity;
       }
-      this.shareSlot(slot, pod);
       slot.active = true;
       slot.index = next.length;
       next.push(slot);
     }
     for (const s of previous) {
-      if (!s.active && s.held === 0) this.forgetSlot(s);
+      if (!s.active && s.inFlight === 0) this.forgetSlot(s);
     }
     this.active = next;
     if (this.state.cursor >= next.length) this.state.cursor = 0;

@@ -22,8 +22,6 @@ export interface Waiter<P extends PodLike> extends Linked<Waiter<P>> {
   /** Epoch ms when it was queued (for the cold-start histogram). */
   enqueuedAt: number;
   deadline: number;
-  /** Its place in the revision's arrival order across the process's event loops (SharedCapacity.ticket); 0 when only this loop counts. */
-  ticket: number;
   // prev, next and list (the buffer holding it, or null) belong to the throttler's LinkedList.
 }
 
@@ -31,7 +29,6 @@ export interface Waiter<P extends PodLike> extends Linked<Waiter<P>> {
 export abstract class WaiterBase<P extends PodLike> implements Waiter<P> {
   enqueuedAt = 0;
   deadline = 0;
-  ticket = 0;
   prev: Waiter<P> | null = null;
   next: Waiter<P> | null = null;
   list: LinkedList<Waiter<P>> | null = null;
