@@ -166,6 +166,20 @@ export class RevisionThrottler<P extends PodLike> {
     return slot;
   }
 
+  /**
+   * Reserves one request on pod `id` as the main process decided for this
+   * loop (`serve --workers N`): no policy and no capacity check here, the
+   * main process's throttler made both for every loop. Null when this loop
+   * does not list the pod.
+   */
+  claim(id: string): PodSlot<P> | null {
+    const slot = this.slots.get(id);
+    if (slot === undefined || !slot.active) return null;
+    slot.inFlight++;
+    this.total++;
+    return slot;
+  }
+
   /** Frees a slot from tryAcquire or grant; call exactly once per reservation. */
   release(slot: PodSlot<P>): void {
     if (slot.inFlight <= 0) return; // a double release must not corrupt the counts

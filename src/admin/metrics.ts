@@ -28,6 +28,8 @@ export class EdgeMetrics {
   readonly webSockets = new Gauge({ name: 'tidegate_websockets_open', help: 'WebSockets open through this edge, per revision (each is one in-flight request on its pod)', labelNames: ['revision'] as const, registers: [this.registry] });
   readonly wsMessages = new HotCounter(this.registry, 'tidegate_websocket_messages_total', 'WebSocket messages (or pieces of large ones) relayed, by revision and direction (to_app, to_client)', ['revision', 'direction']);
   readonly wsBytes = new HotCounter(this.registry, 'tidegate_websocket_bytes_total', 'WebSocket payload bytes relayed, by revision and direction (to_app, to_client)', ['revision', 'direction']);
+  readonly workerRestarts = new Counter({ name: 'tidegate_worker_restarts_total', help: 'Event loops (serve --workers) that died and were restarted', registers: [this.registry] });
+  readonly lostRequests = new Counter({ name: 'tidegate_worker_lost_requests_total', help: 'Requests in flight on an event loop when it died: failed, their clients cut', registers: [this.registry] });
   readonly ejections = new Counter({ name: 'tidegate_pod_ejections_total', help: 'Pods left out of rotation after refusing a connection (passive health check)', labelNames: ['revision'] as const, registers: [this.registry] });
 
   constructor(defaults = true) {

@@ -1,4 +1,3 @@
-import type { Registry } from 'prom-client';
 import { listenOn, uws, type HttpResponse, type TemplatedApp, type us_listen_socket } from '../shared/uws.js';
 import { writeText } from '../proxy/respond.js';
 import type { StatusDoc } from './status.js';
@@ -6,7 +5,8 @@ import { loadDashboard } from './dashboard.js';
 import type { HistoryDoc } from './history.js';
 
 export interface AdminSources {
-  registry: Registry;
+  /** The process's metrics (with several event loops, every loop's added up). */
+  registry: { metrics(): Promise<string>; readonly contentType: string };
   status(): StatusDoc;
   /** Ready to take traffic (config loaded, not shutting down). */
   ready(): boolean;

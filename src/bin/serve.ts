@@ -20,11 +20,13 @@ import { AutoscalerRunner } from '../autoscaler/runner.js';
 import { createActuator } from '../actuators/index.js';
 import type { Actuator } from '../actuators/actuator.js';
 import { staticPods } from '../actuators/static-pods.js';
+import { EventLoops } from './event-loops.js';
+import { updateControlGauges, updateLoopGauges } from './gauges.js';
 import { exitOnSignal } from '../shared/signals.js';
 import { rawSocketsFromEnv, UpstreamRuntime } from '../upstream/runtime.js';
 import { TidegateError } from '../shared/errors.js';
 import { hostPort } from '../shared/uws.js';
-import { isOn } from '../cli/flags.js';
+import { isOn, workerCount } from '../cli/flags.js';
 import { AccessLog } from '../observe/access-log.js';
 import type { WriteFn } from '../observe/line-writer.js';
 import { OtlpExporter, tracesUrl } from '../observe/otlp-exporter.js';
@@ -51,6 +53,8 @@ export interface ServeOptions {
   traceSample?: number;
   /** How long a span waits for its batch before export (default 1 s). */
   traceDelayMs?: number;
+  /** `--workers`: event loops serving the data port (default 1: this thread alone). */
+  workers?: number;
 }
 
 export interface ServeHandle {
@@ -61,6 +65,8 @@ export interface ServeHandle {
   view: StoreView;
   actuator: Actuator;
   metrics: EdgeMetrics;
+  /** The event loops (`--workers`). */
+  loops: EventLoops;
   config(): Config;
   /** Graceful: stop accepting, finish in-flight (bounded), stop pods. */
   close(): Promise<void>;
@@ -112,6 +118,14 @@ export async function startServe(opts: ServeOptions): Promise<ServeHandle> {
   let store: Store | null = null;
   let view: StoreView | null = null;
   const upstream = new UpstreamRuntime({ clock, rawSockets: rawSocketsFromEnv() });
+  const loops = new EventLoops(
+    opts.workers ?? 1,
+    logger,
+    (rev) => {
+      store?.poke(rev).catch(() => undefined);
+    },
+    metrics,
+  );
   const edge = new Edge({
     clock,
     logger,
@@ -132,15 +146,23 @@ export async function startServe(opts: ServeOptions): Promise<ServeHandle> {
       config,
       pods: (r) => view?.pods(r) ?? [],
       status: (r) => view?.status(r) ?? null,
-      buffered: (r) => edge.revision(r)?.throttler.queued ?? 0,
-      inFlight: (r, id) => edge.revision(r)?.throttler.inFlightOf(id) ?? 0,
+      buffered: (r) => (edge.revision(r)?.throttler.queued ?? 0) + loops.buffered(r),
+      inFlight: (r, id) => (edge.revision(r)?.throttler.inFlightOf(id) ?? 0) + loops.inFlight(r, id),
       activatorInPath: (r) => edge.revision(r)?.activatorInPath ?? true,
       effectiveTraffic: (s) => edge.effectiveTraffic(s),
     });
   // The dashboard's last 15 minutes, sampled every second (admin/history.ts).
-  const sampler = new HistorySampler({ clock, config: () => config, status: statusDoc, requests: metrics.requests, duration: metrics.duration, coldStart: metrics.coldStart });
+  const registry = loops.metricsOf(metrics.registry);
+  const sampler = new HistorySampler({
+    clock,
+    config: () => config,
+    status: statusDoc,
+    requests: registry.metric('tidegate_requests_total', metrics.requests),
+    duration: registry.metric('tidegate_request_duration_seconds', metrics.duration),
+    coldStart: registry.metric('tidegate_cold_start_seconds', metrics.coldStart),
+  });
   const admin = new AdminServer({
-    registry: metrics.registry,
+    registry,
     ready: () => started && !closing,
     status: statusDoc,
     history: (since) => sampler.history.since(since),
@@ -156,8 +178,9 @@ export async function startServe(opts: ServeOptions): Promise<ServeHandle> {
   const host = opts.host ?? '0.0.0.0';
   const adminHost = opts.adminHost ?? '127.0.0.1';
   try {
-    const port = await server.listen(host, opts.port);
+    const port = await loops.listen(server, host, opts.port);
     undo.push(() => server.stopListening());
+    undo.push(() => loops.terminate());
     const adminPort = await admin.listen(adminHost, opts.adminPort);
     undo.push(() => admin.close());
 
@@ -167,9 +190,10 @@ export async function startServe(opts: ServeOptions): Promise<ServeHandle> {
     const v = new StoreView({ store: st, clock, logger });
     view = v;
     undo.push(() => v.stop());
-    const refresh = (rev: string) => edge.updateRevision(rev, v.pods(rev), v.status(rev));
+    const refresh = (rev: string) => loops.pods(edge, rev, v.pods(rev), v.status(rev));
     v.onChange(refresh);
     await v.start();
+    await loops.start({ host, port, config, edgeId, rawSockets: upstream.raw !== null, accessLog: accessLog !== null, otlpEndpoint: opts.otlpEndpoint ?? null, traceSample: opts.traceSample ?? 0.01 }, edge);
     for (const rev of config.revisions.keys()) refresh(rev);
 
     const registerStatic = () => {
@@ -184,7 +208,7 @@ export async function startServe(opts: ServeOptions): Promise<ServeHandle> {
       logger,
       cliPath: cliPath(),
       cwd: path.dirname(path.dirname(path.resolve(opts.configFile))),
-      isIdle: (podId: string) => isIdle(edge, podId),
+      isIdle: (podId: string) => isIdle(edge, podId) && loops.idle(podId),
       registry: metrics.registry,
       ...(opts.redisUrl ? { redisUrl: opts.redisUrl } : {}),
     });
@@ -206,6 +230,7 @@ export async function startServe(opts: ServeOptions): Promise<ServeHandle> {
           if (index < 0 || share === edgeShare) return;
           edgeShare = share;
           edge.setEdges(index, ids.length);
+          loops.edges(index, ids.length);
           logger.info({ index, edges: ids.length }, 'edge share of pod capacity changed');
         },
         () => undefined, // fail static: keep the last share
@@ -215,16 +240,17 @@ export async function startServe(opts: ServeOptions): Promise<ServeHandle> {
     const periodic = clock.setInterval(() => {
       registerStatic();
       heartbeatEdge(`${os.hostname()}:${port}`);
-      const stats = edge.collectStats(edgeId);
-      if (stats.length > 0) st.reportStats(stats).catch(() => undefined); // fail static: the store logs its own state changes
-      updateGauges(edge, v, metrics);
+      // fail static: the store logs its own state changes
+      void loops.collectStats(edge, edgeId).then((stats) => (stats.length > 0 ? st.reportStats(stats) : undefined)).catch(() => undefined);
+      updateLoopGauges(edge, metrics);
+      updateControlGauges(edge, v, metrics);
     }, STATS_PERIOD_MS);
     periodic.unref?.();
 
     const watcher = watchConfig(opts.configFile, {
       onConfig: (next) => {
         config = next;
-        edge.setConfig(next);
+        loops.config(edge, next);
         for (const rev of next.revisions.keys()) refresh(rev);
         registerStatic();
         metrics.configReloads.labels('ok').inc();
@@ -262,8 +288,9 @@ export async function startServe(opts: ServeOptions): Promise<ServeHandle> {
       server.stopListening();
       watcher.close();
       edge.closeWebSockets();
-      const bound = new Promise<void>((resolve) => clock.setTimeout(resolve, opts.drainTimeoutMs ?? 30_000));
-      await Promise.race([edge.drained(), bound]);
+      const drainMs = opts.drainTimeoutMs ?? 30_000;
+      const bound = new Promise<void>((resolve) => clock.setTimeout(resolve, drainMs));
+      await Promise.all([Promise.race([edge.drained(), bound]), loops.drain(drainMs)]);
       edge.close();
       clock.clearInterval(periodic);
       sampler.stop();
@@ -277,7 +304,7 @@ export async function startServe(opts: ServeOptions): Promise<ServeHandle> {
       admin.close();
       logger.info('stopped');
     };
-    return { port, adminPort, edge, store: st, view: v, actuator, metrics, config: () => config, close };
+    return { port, adminPort, edge, store: st, view: v, actuator, metrics, loops, config: () => config, close };
   } catch (err) {
     // Undo what started, newest first; the error that stopped startup is the one reported.
     for (const step of undo.reverse()) {
@@ -300,23 +327,6 @@ function urlOf(host: string, port: number, urlPath: string): string {
 function isIdle(edge: Edge, podId: string): boolean {
   for (const rt of edge.allRevisions()) if (rt.throttler.inFlightOf(podId) > 0) return false;
   return true;
-}
-
-function updateGauges(edge: Edge, view: StoreView, m: EdgeMetrics): void {
-  m.podInFlight.reset();
-  for (const rt of edge.allRevisions()) {
-    const st = view.status(rt.name);
-    m.readyPods.labels(rt.name).set(rt.readyPods);
-    if (st) {
-      m.desiredPods.labels(rt.name).set(st.desiredPods);
-      m.stableConcurrency.labels(rt.name).set(st.stableConcurrency);
-      m.panicMode.labels(rt.name).set(st.mode === 'panic' ? 1 : 0);
-    }
-    m.buffered.labels(rt.name).set(rt.throttler.queued);
-    m.webSockets.labels(rt.name).set(rt.openWebSockets);
-    m.queueDepth.labels(rt.name).set(rt.throttler.queued);
-    for (const pod of rt.podHandles()) m.podInFlight.labels(rt.name, pod.id).set(rt.throttler.inFlightOf(pod.id));
-  }
 }
 
 /**
@@ -347,6 +357,7 @@ export async function main(values: Record<string, string | boolean | undefined>)
       accessLog: isOn(values['access-log']),
       ...(otlpEndpoint ? { otlpEndpoint } : {}),
       traceSample: Number(str('trace-sample') ?? 0.01),
+      workers: workerCount(str('workers') ?? '1', os.availableParallelism()),
     });
   } catch (err) {
     logger.flush();

@@ -23,6 +23,7 @@ export const SERVE: CommandSpec = {
     'access-log': { kind: 'switch', env: 'TIDEGATE_ACCESS_LOG', help: 'one JSON line per finished request on stdout (the variable: 1/true/on)' },
     'otlp-endpoint': { kind: 'http-url', env: 'OTEL_EXPORTER_OTLP_ENDPOINT', help: 'export trace spans over OTLP/HTTP (JSON) to URL/v1/traces' },
     'trace-sample': { kind: 'ratio', env: 'TIDEGATE_TRACE_SAMPLE', default: '0.01', help: "share of root requests (no valid traceparent) that are sampled; a parent's sampled flag decides for the rest" },
+    workers: { kind: 'workers', env: 'TIDEGATE_WORKERS', default: '1', help: 'event loops serving the data port (auto = the cores this process may use)' },
   },
 };
 

@@ -9,7 +9,7 @@ import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 import { parseDuration } from '../config/units.js';
 
-export type FlagKind = 'string' | 'port' | 'integer' | 'duration' | 'address' | 'redis-url' | 'host-port' | 'switch' | 'ratio' | 'http-url';
+export type FlagKind = 'string' | 'port' | 'integer' | 'duration' | 'address' | 'redis-url' | 'host-port' | 'switch' | 'ratio' | 'http-url' | 'workers';
 
 export interface FlagSpec {
   readonly kind: FlagKind;
@@ -129,7 +129,17 @@ export function check(spec: FlagSpec, text: string): string | null {
       return /^(\d+(\.\d*)?|\.\d+)$/.test(text) && Number(text) <= 1 ? null : 'must be a number from 0 to 1';
     case 'http-url':
       return isHttpUrl(text) ? null : 'must be an http:// or https:// URL';
+    case 'workers':
+      return text === 'auto' || (/^\d{1,3}$/.test(text) && Number(text) >= 1 && Number(text) <= MAX_WORKERS) ? null : `must be auto or a number of event loops from 1 to ${MAX_WORKERS}`;
   }
+}
+
+/** The most event loops `--workers` takes. */
+export const MAX_WORKERS = 64;
+
+/** `--workers` as a count: `auto` is the cores this process may use. */
+export function workerCount(text: string, cores: number): number {
+  return text === 'auto' ? Math.max(1, Math.min(MAX_WORKERS, cores)) : Number(text);
 }
 
 /** A switch's value (from check()-approved text). */
@@ -223,6 +233,8 @@ function kindArg(kind: FlagKind): string {
       return 'HOST:PORT';
     case 'ratio':
       return 'RATIO';
+    case 'workers':
+      return 'N|auto';
     case 'http-url':
       return 'URL';
     case 'switch':

@@ -59,7 +59,9 @@ export class EdgeCall extends ProxyCall<Slot> {
   }
 
   protected acquire(avoid: Slot | null): Slot | null {
-    return this.rev!.throttler.tryAcquire(avoid);
+    const rev = this.rev!;
+    // Another loop of `serve --workers N` admits a limited revision's requests through the main process: always a wait.
+    return rev.remote !== null ? null : rev.throttler.tryAcquire(avoid);
   }
 
   protected wait(avoid: Slot | null): TidegateError | null {
@@ -72,13 +74,15 @@ export class EdgeCall extends ProxyCall<Slot> {
     // A retry waits again: its first wait in the buffer has ended.
     if (this.viaActivator) rev.activatorStats.requestOut(now, false);
     this.viaActivator = false;
-    if (rev.readyPods === 0 && rev.throttler.queued === 0) rev.coldSince = now;
+    if (rev.readyPods === 0 && rev.queued === 0) rev.coldSince = now;
     // Set before enqueue, which grants at once when a pod is free (a retry whose failed pod is the free one).
     const w = new BufferedRequest(this, avoid);
     this.waiter = w;
     const trace = this.trace;
     if (trace !== null) this.edge.tracer!.bufferStart(trace, now);
-    if (!rev.throttler.enqueue(w)) {
+    const remote = rev.remote;
+    if (remote !== null) remote.enqueue(w); // the main process's buffer refuses it if full (BUFFER_FULL comes back)
+    else if (!rev.throttler.enqueue(w)) {
       this.waiter = null;
       if (trace !== null) trace.bufferStart = 0; // refused, never waited
       return new TidegateError('TG_ERR_BUFFER_FULL', `revision ${rev.name} has ${rev.throttler.queued} requests (${rev.throttler.queuedBytes} body bytes) buffered; try again`);
@@ -115,10 +119,12 @@ export class EdgeCall extends ProxyCall<Slot> {
   }
 
   protected releaseSlot(slot: Slot): void {
-    const throttler = this.rev!.throttler;
+    const rev = this.rev!;
+    const throttler = rev.throttler;
     if (slot.refusals !== 0 && this.responseStarted) throttler.answered(slot);
     if (!this.viaActivator) this.pod!.stats.requestOut(this.edge.clock.now(), false);
     throttler.release(slot);
+    rev.remote?.release(slot);
   }
 
   /**
@@ -133,6 +139,7 @@ export class EdgeCall extends ProxyCall<Slot> {
   protected podFailed(slot: Slot, err: TidegateError): boolean {
     const rev = this.rev!;
     if (err.code !== 'TG_ERR_UPSTREAM_REFUSED') return true;
+    rev.remote?.eject(slot);
     if (rev.throttler.eject(slot)) {
       this.edge.metrics.ejections.labels(rev.name).inc();
       this.edge.log.warn({ revision: rev.name, pod: slot.id, address: slot.address }, 'pod refused a connection: left out for a while');
@@ -175,7 +182,9 @@ export class EdgeCall extends ProxyCall<Slot> {
     if (w !== null) {
       // Ended while still buffered (client abort, timeout): leave the queue.
       this.waiter = null;
-      this.rev!.throttler.cancel(w);
+      const rev = this.rev!;
+      if (rev.remote !== null) rev.remote.cancel(w);
+      else rev.throttler.cancel(w);
     }
     this.edge.callEnded(this);
   }

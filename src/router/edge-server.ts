@@ -11,9 +11,13 @@ export class EdgeServer {
     this.app = uws.App().ws('/*', relayBehavior(edge.upgrade)).any('/*', edge.handle);
   }
 
-  /** Binds host:port (exclusively: a port another tidegate holds is refused, TG_ERR_LISTEN) and resolves with the port. */
-  async listen(host: string, port: number): Promise<number> {
-    this.socket = await listenOn(this.app, host, port, 'data port');
+  /**
+   * Binds host:port and resolves with the port. Exclusively by default (a
+   * port another tidegate holds is refused, TG_ERR_LISTEN); `shared`: with
+   * SO_REUSEPORT, for the event loops of one `serve --workers N`.
+   */
+  async listen(host: string, port: number, shared = false): Promise<number> {
+    this.socket = await listenOn(this.app, host, port, 'data port', !shared);
     return uws.us_socket_local_port(this.socket);
   }
 

@@ -16,6 +16,7 @@ import type { UpstreamRuntime } from '../upstream/runtime.js';
 import { RouteTable, targetRevision, type EffectiveTarget } from './route-table.js';
 import { RolloutDriver } from './rollout-driver.js';
 import { RevisionRuntime } from './revision-runtime.js';
+import type { RemoteAdmission } from './remote-admission.js';
 import { EdgeCall } from './edge-call.js';
 import type { AccessLog } from '../observe/access-log.js';
 import type { Tracer } from '../observe/spans.js';
@@ -33,6 +34,11 @@ export interface EdgeOptions {
   readonly accessLog?: AccessLog | null;
   /** `--otlp-endpoint`: spans, and the pod's traceparent. */
   readonly tracer?: Tracer | null;
+  /**
+   * `--workers N`, in a loop other than the main process's: for revisions
+   * with a containerConcurrency, the main process admits requests to pods.
+   */
+  readonly remote?: RemoteAdmission | null;
 }
 
 /**
@@ -94,7 +100,7 @@ export class Edge {
       if (rt) rt.reconfigure(spec, config.activator);
       else {
         const name = spec.name;
-        rt = new RevisionRuntime(spec, config.activator, this.clock, this.opts.upstream, () => this.onFirstQueued(name), this.random);
+        rt = new RevisionRuntime(spec, config.activator, this.clock, this.opts.upstream, () => this.onFirstQueued(name), this.random, this.opts.remote ?? null);
         rt.throttler.setEdges(this.edgeIndex, this.edgeCount);
       }
       next.set(spec.name, rt);
@@ -103,7 +109,9 @@ export class Edge {
     const table = new RouteTable(config, (spec) => next.get(spec.name)!, this.routeState);
     for (const [name, rt] of this.revisions) {
       if (next.has(name)) continue;
-      rt.throttler.rejectAll(new TidegateError('TG_ERR_NO_ROUTE', `revision ${name} was removed from the config`));
+      const err = new TidegateError('TG_ERR_NO_ROUTE', `revision ${name} was removed from the config`);
+      rt.throttler.rejectAll(err);
+      rt.remote?.rejectAll(err);
       rt.close();
     }
     this.revisions = next;
@@ -279,7 +287,11 @@ export class Edge {
   close(): void {
     this.closed = true;
     this.closeWebSockets();
-    for (const rt of this.revisions.values()) rt.throttler.rejectAll(new TidegateError('TG_ERR_SHUTTING_DOWN', 'tidegate is shutting down'));
+    for (const rt of this.revisions.values()) {
+      const err = new TidegateError('TG_ERR_SHUTTING_DOWN', 'tidegate is shutting down');
+      rt.throttler.rejectAll(err);
+      rt.remote?.rejectAll(err);
+    }
     this.deadlines.close();
     this.rollouts.close();
   }

@@ -2,6 +2,7 @@ import type { RevisionSpec, ActivatorSettings } from '../config/types.js';
 import type { Clock } from '../shared/clock.js';
 import type { PodRecord, PodStat } from '../store/store.js';
 import { RevisionThrottler } from '../activator/throttler.js';
+import { RemoteQueue, type RemoteAdmission } from './remote-admission.js';
 import type { PodSlot } from '../activator/pod-slot.js';
 import { RequestStats } from '../queue/request-stats.js';
 import { PodHandle } from './pod-handle.js';
@@ -42,6 +43,8 @@ export class RevisionRuntime {
   /** timeoutSeconds, responseStartTimeoutSeconds, idleTimeoutSeconds: each counted from the request's arrival. */
   timeouts: RequestTimeouts;
   readonly extraHeaders = 'k-proxy-request: activator\r\n';
+  /** `--workers N`, outside the main process: where requests wait for the main process to admit them. */
+  private readonly remoteQueue: RemoteQueue | null;
   /** WebSockets open to this revision's pods. */
   openWebSockets = 0;
   private byStatus: PerStatus<HotCounterChild> | null = null;
@@ -55,6 +58,7 @@ export class RevisionRuntime {
     private readonly upstream: UpstreamRuntime,
     onFirstQueued: () => void,
     random: () => number,
+    remote: RemoteAdmission | null = null,
   ) {
     this.spec = spec;
     this.timeouts = timeoutsOf(spec);
@@ -67,6 +71,20 @@ export class RevisionRuntime {
       random,
       onFirstQueued,
     });
+    this.remoteQueue = remote === null ? null : new RemoteQueue(remote, this);
+  }
+
+  /**
+   * The main process admits this loop's requests (another loop of
+   * `serve --workers N`, and the revision has a containerConcurrency), or null.
+   */
+  get remote(): RemoteQueue | null {
+    return this.spec.containerConcurrency > 0 ? this.remoteQueue : null;
+  }
+
+  /** Requests of this revision waiting for a pod here: in the throttler's buffer, or for the main process. */
+  get queued(): number {
+    return this.throttler.queued + (this.remoteQueue?.size ?? 0);
   }
 
   get name(): string {

@@ -19,12 +19,12 @@ function usageError(argv: string[], env: Record<string, string> = {}): string {
 
 describe('serve flags', () => {
   it('fills in the defaults', () => {
-    expect(values(['serve', '--config', 'c.yaml'])).toEqual({ config: 'c.yaml', port: '8080', address: '0.0.0.0', 'admin-port': '9090', 'admin-address': '127.0.0.1', 'trace-sample': '0.01' });
+    expect(values(['serve', '--config', 'c.yaml'])).toEqual({ config: 'c.yaml', port: '8080', address: '0.0.0.0', 'admin-port': '9090', 'admin-address': '127.0.0.1', 'trace-sample': '0.01', workers: '1' });
   });
 
   it('reads the environment when a flag is not given; a flag wins; an empty variable counts as unset', () => {
     const env = { TIDEGATE_CONFIG: 'e.yaml', PORT: '81', ADMIN_PORT: '', TIDEGATE_ADDRESS: '::', TIDEGATE_ADMIN_ADDRESS: '0.0.0.0', REDIS_URL: 'redis://r:6379' };
-    expect(values(['serve', '--port', '82'], env)).toEqual({ config: 'e.yaml', port: '82', address: '::', 'admin-port': '9090', 'admin-address': '0.0.0.0', redis: 'redis://r:6379', 'trace-sample': '0.01' });
+    expect(values(['serve', '--port', '82'], env)).toEqual({ config: 'e.yaml', port: '82', address: '::', 'admin-port': '9090', 'admin-address': '0.0.0.0', redis: 'redis://r:6379', 'trace-sample': '0.01', workers: '1' });
   });
 
   it.each([
@@ -36,6 +36,8 @@ describe('serve flags', () => {
     [['--admin-address', ''], /--admin-address/],
     [['--redis', 'http://127.0.0.1:6379'], /--redis must be a Redis URL/],
     [['--redis', 'redis://localhost:abc'], /--redis must be a Redis URL/],
+    [['--workers', '0'], /--workers must be auto or a number of event loops from 1 to 64/],
+    [['--workers', 'all'], /--workers must be auto/],
   ])('refuses %j naming the flag', (args, message) => {
     const text = usageError(['serve', '--config', 'c.yaml', ...args]);
     expect(text).toMatch(message);

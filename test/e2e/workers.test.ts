@@ -1,0 +1,175 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { getMetrics, startEdge, staticAppConfig, waitFor, type TestEdge } from '../support/serve.js';
+import { appConfig, HOST } from './harness.js';
+import { HAVE_DIST } from './serve-process.js';
+
+// `serve --workers N`: several event loops on one data port, one control plane.
+// The main thread runs from the sources here; the other loops run dist/ (npm test builds it).
+
+let edge: TestEdge | null = null;
+let pod: http.Server | null = null;
+
+afterEach(async () => {
+  await edge?.close();
+  edge = null;
+  await new Promise<void>((r) => (pod ? pod.close(() => r()) : r()));
+  pod = null;
+});
+
+/** A pod that holds each request `holdMs` and records the most it ever had at once. */
+async function startCountingPod(holdMs: number): Promise<{ address: string; max: () => number; served: () => number; inFlight: () => number }> {
+  let now = 0;
+  let max = 0;
+  let served = 0;
+  pod = http.createServer((req, res) => {
+    now++;
+    max = Math.max(max, now);
+    setTimeout(() => {
+      now--;
+      served++;
+      res.end('ok');
+    }, holdMs);
+  });
+  pod.keepAliveTimeout = 60_000;
+  await new Promise<void>((r) => pod!.listen(0, '127.0.0.1', r));
+  return { address: `127.0.0.1:${(pod.address() as AddressInfo).port}`, max: () => max, served: () => served, inFlight: () => now };
+}
+
+/** One request on a connection of its own (so the kernel spreads them over the loops). */
+function getOnce(port: number, urlPath = '/'): Promise<number> {
+  return new Promise((resolve) => {
+    const req = http.request({ host: '127.0.0.1', port, path: urlPath, headers: { host: HOST }, agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', () => resolve(0));
+    req.end();
+  });
+}
+
+function metricValue(text: string, line: RegExp): number {
+  let sum = 0;
+  for (const l of text.split('\n')) if (line.test(l)) sum += Number(l.slice(l.lastIndexOf(' ') + 1));
+  return sum;
+}
+
+describe.skipIf(!HAVE_DIST)('serve --workers', () => {
+  it.each([2, 4])('with containerConcurrency 1 and %i loops, the pod never has two requests at once', async (workers) => {
+    const p = await startCountingPod(50);
+    edge = await startEdge(staticAppConfig(p.address, { revision: ['containerConcurrency: 1'] }), { workers });
+    await waitFor(() => edge!.edge.revision('app-1')?.readyPods === 1, 5000, 'static pod');
+    const statuses = await Promise.all(Array.from({ length: 20 }, () => getOnce(edge!.port)));
+    expect(statuses).toEqual(Array(20).fill(200));
+    expect(p.served()).toBe(20);
+    expect(p.max()).toBe(1);
+    // The other loops served some of them (the main process's own counter has fewer than 20)…
+    expect(metricValue(await edge.metrics.registry.metrics(), /^tidegate_requests_total\{.*code="200"/)).toBeLessThan(20);
+    // …and every loop's requests are in the process's metrics (the other loops report once a second).
+    await waitFor(async () => metricValue(await getMetrics(edge!.adminPort), /^tidegate_requests_total\{.*code="200"/) === 20, 5000, '20 requests counted');
+  }, 30_000);
+
+  it('reports per-pod stats that add up to what one loop reports for the same load', async () => {
+    const p = await startCountingPod(1000);
+    const concurrencyWith = async (workers: number): Promise<number> => {
+      edge = await startEdge(staticAppConfig(p.address), { workers });
+      await waitFor(() => edge!.edge.revision('app-1')?.readyPods === 1, 5000, 'static pod');
+      const start = Date.now();
+      // 8 clients, each with one request in flight at all times, for 5 s.
+      await Promise.all(
+        Array.from({ length: 8 }, async () => {
+          while (Date.now() - start < 5000) await getOnce(edge!.port);
+        }),
+      );
+      await new Promise((r) => setTimeout(r, 1500)); // the last period reported
+      const stats = (await edge.store.readStats('app-1', start)).filter((s) => !s.pod.startsWith('activator:'));
+      // The whole seconds well inside the load.
+      const inside = stats.filter((s) => s.time > start + 1500 && s.time <= start + 4500);
+      const sum = inside.reduce((a, s) => a + s.concurrency, 0);
+      await edge.close();
+      edge = null;
+      return sum / inside.length;
+    };
+    const one = await concurrencyWith(1);
+    const two = await concurrencyWith(2);
+    expect(one).toBeGreaterThan(7.8);
+    expect(Math.abs(two - one) / one).toBeLessThan(0.01);
+  }, 60_000);
+
+  it('wakes a revision from zero once for a burst spread over the loops', async () => {
+    edge = await startEdge(appConfig({ maxScale: 3, target: 100 }), { workers: 2 });
+    const seen = new Set<string>();
+    const watch = setInterval(() => {
+      void edge?.store.listPods('app-1').then((pods) => pods.forEach((p) => seen.add(p.id)));
+    }, 20);
+    try {
+      const statuses = await Promise.all(Array.from({ length: 20 }, () => getOnce(edge!.port)));
+      expect(statuses).toEqual(Array(20).fill(200));
+    } finally {
+      clearInterval(watch);
+    }
+    expect(seen.size).toBe(1);
+  }, 30_000);
+
+  it('on shutdown finishes the requests in flight on every loop', async () => {
+    const p = await startCountingPod(800);
+    edge = await startEdge(staticAppConfig(p.address), { workers: 2 });
+    await waitFor(() => edge!.edge.revision('app-1')?.readyPods === 1, 5000, 'static pod');
+    const inFlight = Array.from({ length: 16 }, () => getOnce(edge!.port));
+    await waitFor(() => p.inFlight() === 16, 5000, 'all 16 at the pod');
+    expect(edge.edge.requestsInFlight).toBeLessThan(16); // some are on the other loop
+    const closing = edge.close();
+    edge = null;
+    expect(await Promise.all(inFlight)).toEqual(Array(16).fill(200));
+    await closing;
+  }, 30_000);
+
+  it('restarts a loop that dies, and the port keeps serving', async () => {
+    const p = await startCountingPod(1);
+    edge = await startEdge(staticAppConfig(p.address), { workers: 2 });
+    await waitFor(() => edge!.edge.revision('app-1')?.readyPods === 1, 5000, 'static pod');
+    edge.loops.crash(1);
+    await waitFor(async () => metricValue(await getMetrics(edge!.adminPort), /^tidegate_worker_restarts_total /) === 1, 5000, 'the restart counted');
+    await waitFor(() => edge!.loops.listening === 2, 5000, 'the loop listening again');
+    const before = metricValue(await edge.metrics.registry.metrics(), /^tidegate_requests_total\{.*code="200"/);
+    const statuses = await Promise.all(Array.from({ length: 40 }, () => getOnce(edge!.port)));
+    expect(statuses).toEqual(Array(40).fill(200));
+    // The loop started again serves its share.
+    expect(metricValue(await edge.metrics.registry.metrics(), /^tidegate_requests_total\{.*code="200"/) - before).toBeLessThan(40);
+  }, 30_000);
+
+  it('reloads the config in every loop under load with no failed request', async () => {
+    const p = await startCountingPod(5);
+    const config = staticAppConfig(p.address);
+    edge = await startEdge(config, { workers: 2 });
+    await waitFor(() => edge!.edge.revision('app-1')?.readyPods === 1, 5000, 'static pod');
+    const statuses: number[] = [];
+    let running = true;
+    const load = Promise.all(
+      Array.from({ length: 8 }, async () => {
+        while (running) statuses.push(await getOnce(edge!.port));
+      }),
+    );
+    // A second host for the same service: every loop must route it once the reload lands.
+    await edge.rewrite(config.replace('  - name: app\n', '  - name: app\n    hosts: [other.example.com]\n'));
+    await waitFor(async () => (await edge!.get('other.example.com')).status === 200, 5000, 'the reload');
+    const other = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        new Promise<number>((resolve) => {
+          const req = http.request({ host: '127.0.0.1', port: edge!.port, path: '/', headers: { host: 'other.example.com' }, agent: false }, (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode ?? 0));
+          });
+          req.on('error', () => resolve(0));
+          req.end();
+        }),
+      ),
+    );
+    running = false;
+    await load;
+    expect(statuses.length).toBeGreaterThan(50);
+    expect(statuses.filter((s) => s !== 200)).toEqual([]);
+    expect(other).toEqual(Array(20).fill(200));
+  }, 30_000);
+});
