@@ -8,11 +8,11 @@
  * throttlers decide for every loop (admission.ts), so a pod's limit holds
  * across them. Revisions without a limit never leave their loop.
  */
-import fs from 'node:fs';
 import net from 'node:net';
 import { AggregatorRegistry, type Registry } from 'prom-client';
 import type { Config } from '../config/types.js';
 import type { EdgeMetrics } from '../admin/metrics.js';
+import type { WriteFn } from '../observe/line-writer.js';
 import type { MetricSource } from '../admin/history-sampler.js';
 import type { Edge } from '../router/edge.js';
 import type { EdgeServer } from '../router/edge-server.js';
@@ -35,7 +35,7 @@ export interface ProcessMetrics {
 export class EventLoops {
   private readonly set: WorkerSet | null;
   private admission: LoopAdmission | null = null;
-  /** Access-log lines from the other loops, written to stdout one chunk at a time. */
+  /** Access-log lines from the other loops, written one chunk at a time. */
   private readonly logQueue: Buffer[] = [];
   private logWriting = false;
 
@@ -44,6 +44,8 @@ export class EventLoops {
     logger: Logger,
     poke: (revision: string) => void,
     edgeMetrics: EdgeMetrics,
+    /** Where the other loops' access-log lines go (the main process's own writer: stdout). */
+    private readonly writeLines: WriteFn,
   ) {
     this.set =
       workers <= 1
@@ -173,7 +175,7 @@ export class EventLoops {
         this.logWriting = false;
         return;
       }
-      fs.write(1, c, 0, c.length, null, () => next());
+      this.writeLines(c, () => next());
     };
     next();
   }

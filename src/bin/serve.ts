@@ -28,7 +28,7 @@ import { TidegateError } from '../shared/errors.js';
 import { hostPort } from '../shared/uws.js';
 import { isOn, workerCount } from '../cli/flags.js';
 import { AccessLog } from '../observe/access-log.js';
-import type { WriteFn } from '../observe/line-writer.js';
+import { fdWriter, type WriteFn } from '../observe/line-writer.js';
 import { OtlpExporter, tracesUrl } from '../observe/otlp-exporter.js';
 import { Tracer } from '../observe/spans.js';
 
@@ -98,9 +98,9 @@ export async function startServe(opts: ServeOptions): Promise<ServeHandle> {
   let config = loaded.config;
   const edgeId = `${os.hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const metrics = new EdgeMetrics();
-  const accessLog = opts.accessLog
-    ? new AccessLog({ clock, logger, registry: metrics.registry, ...(typeof opts.accessLog === 'function' ? { write: opts.accessLog } : {}) })
-    : null;
+  // Where access-log lines go: stdout, or a test's function; the other event loops' lines too.
+  const accessWrite: WriteFn = typeof opts.accessLog === 'function' ? opts.accessLog : fdWriter(1);
+  const accessLog = opts.accessLog ? new AccessLog({ clock, logger, registry: metrics.registry, write: accessWrite }) : null;
   const exporter = opts.otlpEndpoint
     ? new OtlpExporter({
         endpoint: opts.otlpEndpoint,
@@ -125,6 +125,7 @@ export async function startServe(opts: ServeOptions): Promise<ServeHandle> {
       store?.poke(rev).catch(() => undefined);
     },
     metrics,
+    accessWrite,
   );
   const edge = new Edge({
     clock,

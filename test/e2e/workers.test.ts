@@ -3,7 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { getMetrics, startEdge, staticAppConfig, waitFor, type TestEdge } from '../support/serve.js';
 import { appConfig, HOST } from './harness.js';
-import { HAVE_DIST } from './serve-process.js';
+import { descendants, HAVE_DIST, spawnServe } from './serve-process.js';
 
 // `serve --workers N`: several event loops on one data port, one control plane.
 // The main thread runs from the sources here; the other loops run dist/ (npm test builds it).
@@ -47,6 +47,15 @@ function getOnce(port: number, urlPath = '/'): Promise<number> {
     req.on('error', () => resolve(0));
     req.end();
   });
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function metricValue(text: string, line: RegExp): number {
@@ -137,6 +146,42 @@ describe.skipIf(!HAVE_DIST)('serve --workers', () => {
     expect(statuses).toEqual(Array(40).fill(200));
     // The loop started again serves its share.
     expect(metricValue(await edge.metrics.registry.metrics(), /^tidegate_requests_total\{.*code="200"/) - before).toBeLessThan(40);
+  }, 30_000);
+
+  it("writes every loop's access-log lines, each whole, through the main process", async () => {
+    const p = await startCountingPod(1);
+    const chunks: Buffer[] = [];
+    edge = await startEdge(staticAppConfig(p.address), {
+      workers: 2,
+      accessLog: (chunk, done) => {
+        chunks.push(Buffer.from(chunk));
+        done(null, chunk.length);
+      },
+    });
+    await waitFor(() => edge!.edge.revision('app-1')?.readyPods === 1, 5000, 'static pod');
+    const statuses = await Promise.all(Array.from({ length: 30 }, () => getOnce(edge!.port, '/logged')));
+    expect(statuses).toEqual(Array(30).fill(200));
+    expect(metricValue(await edge.metrics.registry.metrics(), /^tidegate_requests_total\{.*code="200"/)).toBeLessThan(30);
+    await waitFor(() => Buffer.concat(chunks).toString().split('\n').filter((l) => l.includes('"/logged"')).length === 30, 5000, '30 lines');
+    for (const line of Buffer.concat(chunks).toString().trim().split('\n')) expect(JSON.parse(line)).toMatchObject({ path: '/logged', status: 200 });
+  });
+
+  it('a serve process with --workers 3: SIGTERM with requests in flight on the loops, all answered, exit 0, no loop left', async () => {
+    const p = await startCountingPod(700);
+    const serve = await spawnServe(staticAppConfig(p.address), ['--workers', '3']);
+    try {
+      await waitFor(() => /tidegate serving/.test(serve.output()), 10_000, 'serving');
+      const loops = descendants(serve.child.pid!);
+      expect(loops.length).toBeGreaterThanOrEqual(2);
+      const inFlight = Array.from({ length: 12 }, () => getOnce(serve.port));
+      await waitFor(() => p.inFlight() === 12, 5000, 'all 12 at the pod');
+      serve.child.kill('SIGTERM');
+      expect(await Promise.all(inFlight)).toEqual(Array(12).fill(200));
+      expect(await serve.exit).toBe(0);
+      expect(loops.filter(alive)).toEqual([]);
+    } finally {
+      await serve.cleanup();
+    }
   }, 30_000);
 
   it('reloads the config in every loop under load with no failed request', async () => {
