@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * tidegate's benchmark: `node bench/run.js [proxy|sidecar|warm|cold|burst|access-log|websocket ...]`
+ * tidegate's benchmark: `node bench/run.js [proxy|sidecar|warm|cold|burst|access-log|websocket|workers ...]`
  * (default: proxy sidecar). Needs `npm run build` first (`npm run bench`
  * does both). Settings from the environment:
  *   DURATION (s, default 10; websocket 30) · REPS (default 1) · WARMUP (s, default 2)
@@ -29,6 +29,7 @@ const SUITES = {
   warm: () => import('./suites/warm.js'),
   'access-log': () => import('./suites/access-log.js'),
   websocket: () => import('./suites/websocket.js'),
+  workers: () => import('./suites/workers.js'),
 };
 
 function settingsFromEnv() {
@@ -95,10 +96,11 @@ async function main() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tidegate-bench-'));
   const log = (line) => process.stdout.write(`${line}\n`);
   log(`tidegate bench ${names.join(' ')} — ${info.layout}; DURATION=${settings.durationSec}s REPS=${settings.reps}; logs in ${dir}`);
-  const header = (s) => [
+  // A suite that places its processes otherwise (workers) returns its own `layout` line.
+  const header = (s, layout = info.layout) => [
     `Commit ${info.commit}, ${stamp} UTC. ${info.cpus}, kernel ${info.kernel}, node ${info.node}, ${info.wrk}, ${info.nginx}.`,
     `Load average when it started: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} (the column "other load on server cpu" is the share of the server CPU used by processes not under test during each run: the machine's noise).`,
-    `Layout ${info.layout}. ${s.durationSec} s per run, ${s.reps} rep(s) (medians), ${s.warmupSec} s warm-up per target.`,
+    `Layout ${layout}. ${s.durationSec} s per run, ${s.reps} rep(s) (medians), ${s.warmupSec} s warm-up per target.`,
     'Latency percentiles: wrk from its own µs histogram (wrk-report.lua); autocannon from our hdr-histogram-js of each response time in µs.',
     '',
   ].join('\n');
@@ -111,7 +113,7 @@ async function main() {
     const suiteSettings = process.env.DURATION === undefined && suite.DEFAULT_DURATION_SEC ? { ...settings, durationSec: suite.DEFAULT_DURATION_SEC } : settings;
     if (suiteSettings !== settings) log(`${suiteSettings.durationSec} s per run (this suite's default)`);
     const out = await suite.run({ settings: suiteSettings, dir, log });
-    const markdown = `# tidegate bench — ${name}\n\n${header(suiteSettings)}\n${out.markdown}`;
+    const markdown = `# tidegate bench — ${name}\n\n${header(suiteSettings, out.layout)}\n${out.markdown}`;
     const files = writeResults(process.env.RESULTS_DIR ?? path.join(ROOT, 'bench', 'results'), stamp, name, markdown, { suite: name, stamp, machine: info, settings: suiteSettings, ...out.data });
     log(`\n${out.markdown}`);
     log(`written: ${files.map((f) => path.relative(ROOT, f)).join(', ')}`);

@@ -2,5 +2,5 @@
 export const BENCH_HOST: string;
 export function tidegateStaticConfig(endpoints: string[]): string;
 export function tidegateColdConfig(opts: { appPath: string; readyFile: string; maxScale?: number }): string;
-export function nginxConfig(opts: { port: number; backendPort: number; dir: string; connections?: number }): string;
+export function nginxConfig(opts: { port: number; backendPort: number; dir: string; connections?: number; workers?: number }): string;
 export function tidegateWarmConfig(opts: { backendPath: string }): string;

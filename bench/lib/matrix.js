@@ -32,9 +32,14 @@ async function runTool(tool, load) {
   return tool === 'wrk' ? runWrk(load) : runAutocannon(load);
 }
 
-/** One measured run of `tool` against `target`, with the target's resource use. */
+/**
+ * One measured run of `tool` against `target`, with the target's resource
+ * use; a target's optional `watch()` starts one more observer whose stop()
+ * result is kept as the run's `watched`.
+ */
 export async function measureOnce(tool, target, scenario, settings) {
   const sampler = new Sampler(target.roots);
+  const watcher = target.watch?.();
   // Everything under test on the server CPUs (proxy and backend); the rest of their use is someone else's.
   const foreign = settings.serverCpus !== undefined ? new ForeignLoad(settings.serverCpus, target.serverRoots ?? target.roots) : null;
   let result;
@@ -42,11 +47,13 @@ export async function measureOnce(tool, target, scenario, settings) {
     result = await runTool(tool, loadFor(target, scenario, settings, settings.durationSec));
   } catch (err) {
     sampler.stop();
+    watcher?.stop();
     throw err;
   }
   const usage = sampler.stop();
+  const watched = watcher?.stop();
   const foreignPct = foreign ? foreign.stop() : NaN;
-  return { ...result, ...usage, foreignPct, cpuUsPerReq: result.requests > 0 ? (usage.cpuSeconds * 1e6) / result.requests : NaN };
+  return { ...result, ...usage, foreignPct, cpuUsPerReq: result.requests > 0 ? (usage.cpuSeconds * 1e6) / result.requests : NaN, ...(watched ? { watched } : {}) };
 }
 
 /**

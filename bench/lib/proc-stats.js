@@ -24,7 +24,8 @@ export function parseStat(text) {
   return { ppid: Number(rest[1]), sid: Number(rest[3]), ticks: Number(rest[11]) + Number(rest[12]), rssPages: Number(rest[21]) };
 }
 
-function allStats() {
+/** pid → parseStat fields of every process now. */
+export function allStats() {
   const out = new Map();
   for (const name of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
@@ -113,6 +114,25 @@ export function cpuTicks(cpus) {
 }
 
 /**
+ * CPU ticks of the roots' trees, with what the roots' children that ended
+ * used (cutime + cstime of each root, once it reaped them): a load generator
+ * started by the harness has exited by the time a run's figures are read.
+ */
+function ownTicks(roots) {
+  let reaped = 0;
+  for (const r of roots) {
+    try {
+      const text = fs.readFileSync(`/proc/${r}/stat`, 'utf8');
+      const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
+      reaped += Number(rest[13]) + Number(rest[14]); // fields 16 and 17
+    } catch {
+      // it exited
+    }
+  }
+  return measure(roots).cpuSeconds * HZ + reaped;
+}
+
+/**
  * How busy the server CPUs were with processes *not* under test, in % of
  * those CPUs, between two snapshots: the machine's noise during a run.
  */
@@ -121,12 +141,12 @@ export class ForeignLoad {
     this.cpus = cpus;
     this.ownRoots = ownRoots;
     this.start = cpuTicks(cpus);
-    this.ownStart = measure(ownRoots).cpuSeconds;
+    this.ownStart = ownTicks(ownRoots);
   }
 
   stop() {
     const end = cpuTicks(this.cpus);
-    const own = (measure(this.ownRoots).cpuSeconds - this.ownStart) * HZ;
+    const own = ownTicks(this.ownRoots) - this.ownStart;
     const total = end.total - this.start.total;
     return total > 0 ? Math.max(0, ((end.busy - this.start.busy - own) / total) * 100) : NaN;
   }

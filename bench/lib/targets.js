@@ -136,21 +136,21 @@ export async function startTidegateWarm({ cpus, dir }) {
   return target;
 }
 
-/** nginx with 1 worker and upstream keepalive, when installed. */
-export async function startNginx({ cpus, dir, backendPort, connections }) {
-  if (!fs.existsSync(NGINX)) return { name: 'nginx', skipped: `${NGINX} is not installed` };
-  const ngDir = path.join(dir, 'nginx');
+/** nginx with `workers` worker processes (default 1) and upstream keepalive, when installed; its files under dir/<name>. */
+export async function startNginx({ cpus, dir, backendPort, connections, workers = 1, name = 'nginx' }) {
+  if (!fs.existsSync(NGINX)) return { name, skipped: `${NGINX} is not installed` };
+  const ngDir = path.join(dir, name);
   fs.mkdirSync(ngDir, { recursive: true });
   fs.chmodSync(ngDir, 0o777); // workers drop to an unprivileged user when started as root
   const port = await freePort();
   const conf = path.join(ngDir, 'nginx.conf');
-  fs.writeFileSync(conf, nginxConfig({ port, backendPort, dir: ngDir, connections }));
-  const proc = await startProcess({ name: 'nginx', cmd: NGINX, args: ['-c', conf, '-p', ngDir, '-e', path.join(ngDir, 'nginx-error.log')], cpus, logFile: path.join(dir, 'nginx.log') });
-  const target = { name: 'nginx', port, host: undefined, roots: [proc.pid], procs: [proc], stop: () => stopProcess(proc) };
+  fs.writeFileSync(conf, nginxConfig({ port, backendPort, dir: ngDir, connections, workers }));
+  const proc = await startProcess({ name, cmd: NGINX, args: ['-c', conf, '-p', ngDir, '-e', path.join(ngDir, 'nginx-error.log')], cpus, logFile: path.join(dir, `${name}.log`) });
+  const target = { name, port, host: undefined, roots: [proc.pid], procs: [proc], stop: () => stopProcess(proc) };
   try {
     await Promise.race([
       waitFor({ port }, answersBody, 10_000),
-      proc.exited.then((e) => Promise.reject(new Error(`nginx exited (${e.code ?? e.signal}); see ${proc.logFile}`))),
+      proc.exited.then((e) => Promise.reject(new Error(`${name} exited (${e.code ?? e.signal}); see ${proc.logFile}`))),
     ]);
   } catch (err) {
     await target.stop();

@@ -22,9 +22,10 @@ function withConns(scenario) {
 
 /**
  * `starters`: [(backend) => Promise<target>] for the targets besides direct;
- * `goals`: [{ scenario, target, min, label }]; `compare`: extra ratio columns for the verdict lines.
+ * `goals`: [{ scenario, target, min, label, base? }]; `compare`: extra ratio columns for the verdict lines;
+ * `ownRoots`: more process trees whose CPU on the server CPUs is not "other load" (the load generator's, when it shares them).
  */
-export async function runThroughputSuite(ctx, { suite, scenarioNames, starters, goals = [], note = '' }) {
+export async function runThroughputSuite(ctx, { suite, scenarioNames, starters, goals = [], note = '', ownRoots = [] }) {
   const { settings, dir, log } = ctx;
   const only = (process.env.SCENARIOS ?? '').split(/[\s,]+/).filter(Boolean);
   const picked = scenarioNames.filter((n) => only.length === 0 || only.includes(n)).map((n) => withConns(SCENARIOS[n]));
@@ -43,7 +44,7 @@ export async function runThroughputSuite(ctx, { suite, scenarioNames, starters, 
         correctness.push(`${suite}: a target did not start: ${err.message}`);
       }
     }
-    for (const t of targets) if (!t.skipped) t.serverRoots = [...new Set([...t.roots, ...backend.roots])];
+    for (const t of targets) if (!t.skipped) t.serverRoots = [...new Set([...t.roots, ...backend.roots, ...ownRoots])];
     for (const t of targets) {
       if (t.skipped) {
         log(`${t.name}: skipped — ${t.skipped}`);
