@@ -45,6 +45,8 @@ export class EdgeCall extends ProxyCall<Slot> {
   /** How long it waited in the buffer (ms), -1: it did not. */
   waitedMs = -1;
   private waiter: BufferedRequest | null = null;
+  /** Admitted by the main process (another loop of `serve --workers N`) while the revision had a free pod: not a cold start. */
+  private admittedWarm = false;
 
   constructor(
     private readonly edge: Edge,
@@ -81,8 +83,12 @@ export class EdgeCall extends ProxyCall<Slot> {
     const trace = this.trace;
     if (trace !== null) this.edge.tracer!.bufferStart(trace, now);
     const remote = rev.remote;
-    if (remote !== null) remote.enqueue(w); // the main process's buffer refuses it if full (BUFFER_FULL comes back)
-    else if (!rev.throttler.enqueue(w)) {
+    if (remote !== null) {
+      // The main process's buffer refuses it if full (BUFFER_FULL comes back).
+      this.admittedWarm = rev.readyPods > 0 && rev.queued === 0;
+      w.enqueuedAt = now;
+      remote.enqueue(w);
+    } else if (!rev.throttler.enqueue(w)) {
       this.waiter = null;
       if (trace !== null) trace.bufferStart = 0; // refused, never waited
       return new TidegateError('TG_ERR_BUFFER_FULL', `revision ${rev.name} has ${rev.throttler.queued} requests (${rev.throttler.queuedBytes} body bytes) buffered; try again`);
@@ -102,8 +108,10 @@ export class EdgeCall extends ProxyCall<Slot> {
       this.edge.metrics.coldStart.labels(rev.name).observe((now - rev.coldSince) / 1000);
       rev.coldSince = 0;
     }
-    this.setResponseHeader('x-tidegate-cold-start', String(now - w.enqueuedAt));
-    this.waitedMs = now - w.enqueuedAt;
+    if (!this.admittedWarm) {
+      this.setResponseHeader('x-tidegate-cold-start', String(now - w.enqueuedAt));
+      this.waitedMs = now - w.enqueuedAt;
+    }
     if (this.trace !== null) this.edge.tracer!.bufferEnd(this.trace, now, rev.name, true);
     this.viaActivator = true;
     this.extraHeaders = rev.extraHeaders;

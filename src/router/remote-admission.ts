@@ -37,7 +37,6 @@ export class RemoteQueue {
     const id = this.nextId++;
     this.waiting.set(id, w);
     this.ids.set(w, id);
-    w.enqueuedAt = Date.now();
     this.admission.acquire(this.rt.name, id, w.bytes, w.avoid === null ? null : w.avoid.id);
   }
 

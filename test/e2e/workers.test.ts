@@ -56,12 +56,16 @@ async function startCountingPod(holdMs: number): Promise<CountingPod> {
 
 /** One request on a connection of its own (so the kernel spreads them over the loops). */
 function getOnce(port: number, urlPath = '/'): Promise<number> {
+  return getWithHeaders(port, urlPath).then((r) => r.status);
+}
+
+function getWithHeaders(port: number, urlPath = '/'): Promise<{ status: number; headers: http.IncomingHttpHeaders }> {
   return new Promise((resolve) => {
     const req = http.request({ host: '127.0.0.1', port, path: urlPath, headers: { host: HOST }, agent: false }, (res) => {
       res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers }));
     });
-    req.on('error', () => resolve(0));
+    req.on('error', () => resolve({ status: 0, headers: {} }));
     req.end();
   });
 }
@@ -95,6 +99,18 @@ describe.skipIf(!HAVE_DIST)('serve --workers', () => {
     // …and every loop's requests are in the process's metrics (the other loops report once a second).
     await waitFor(async () => metricValue(await getMetrics(edge!.adminPort), /^tidegate_requests_total\{.*code="200"/) === 20, 5000, '20 requests counted');
   }, 30_000);
+
+  it('a limited revision with free pods answers every loop at once, with no cold-start mark', async () => {
+    const p = await startCountingPod(1);
+    edge = await startEdge(staticAppConfig(p.address, { revision: ['containerConcurrency: 4'] }), { workers: 2 });
+    await waitFor(() => edge!.edge.revision('app-1')?.readyPods === 1, 5000, 'static pod');
+    for (let i = 0; i < 20; i++) {
+      const r = await getWithHeaders(edge.port);
+      expect(r.status).toBe(200);
+      expect(r.headers['x-tidegate-cold-start']).toBeUndefined();
+    }
+    expect(metricValue(await edge.metrics.registry.metrics(), /^tidegate_requests_total\{.*code="200"/)).toBeLessThan(20);
+  });
 
   it.each([1, 2])('with %i loop(s), the per-pod stats the autoscaler gets match the concurrency the pod itself saw, within 1 %', async (workers) => {
     const p = await startCountingPod(1000);
