@@ -4,14 +4,15 @@ import type { Logger } from '../shared/log.js';
 /** Longest line kept whole; a child that never writes a newline cannot grow our memory. */
 const MAX_LINE = 16 * 1024;
 
-/** Forwards a child's stdout or stderr to the logger, one entry per line. */
-export function pipeLines(stream: Readable, logger: Logger, fields: Readonly<Record<string, string>>): void {
+/** Forwards a child's stdout or stderr to the logger, one entry per line; `onData` hears of every chunk. */
+export function pipeLines(stream: Readable, logger: Logger, fields: Readonly<Record<string, string>>, onData?: () => void): void {
   let pending = '';
   stream.setEncoding('utf8');
   const emit = (line: string) => {
     if (line.length > 0) logger.info(fields, line);
   };
   stream.on('data', (chunk: string) => {
+    onData?.();
     pending += chunk;
     let nl: number;
     while ((nl = pending.indexOf('\n')) >= 0) {

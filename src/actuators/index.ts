@@ -45,14 +45,22 @@ function defaultCliPath(): string {
 /**
  * One Actuator for the whole config: each revision goes to the actuator of
  * its kind (command → local, endpoints → static, kubernetes → kubernetes),
- * each created the first time it is needed.
+ * each created the first time it is needed; the local one at once when the
+ * config has a command revision, so that its reaper process is running
+ * before the first cold start rather than starting during it.
  */
 class CompositeActuator implements Actuator {
   private readonly subs = new Map<Kind, Actuator>();
   /** The kind each revision was last scaled as; it outlives the revision's removal from the config. */
   private readonly kinds = new Map<string, Kind>();
 
-  constructor(private readonly o: CreateActuatorOptions) {}
+  constructor(private readonly o: CreateActuatorOptions) {
+    for (const rev of o.config().revisions.values()) {
+      if (kindOf(rev) !== 'local') continue;
+      this.sub('local');
+      break;
+    }
+  }
 
   scale(revision: RevisionSpec, count: number): Promise<void> {
     const kind = kindOf(revision);

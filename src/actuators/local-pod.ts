@@ -5,13 +5,8 @@ import { probeOnce, type ProbeSpec } from '../shared/probe.js';
 import type { PodRecord, Store } from '../store/store.js';
 import { PodProcess, type ExitInfo } from './pod-process.js';
 import type { Reaper } from './reaper.js';
+import { OUTPUT_TRY_GAP_MS, startupRetryMs } from './startup-probe.js';
 
-/**
- * How often a starting pod is probed: cold-start latency is this plus the
- * app's own start. A refused loopback connect costs microseconds, so 5 ms
- * keeps tidegate's share of a cold start to a few ms (Knative: 25–50 ms).
- */
-export const PROBE_INTERVAL_MS = 5;
 const PROBE_TIMEOUT_MS = 1000;
 export const HEARTBEAT_MS = 1000;
 export const POD_TTL_MS = 5000;
@@ -49,8 +44,10 @@ export type PodState = 'starting' | 'ready' | 'stopping' | 'exited';
 /**
  * One local pod: the revision's command on its own port and, with
  * queueProxy, a `tidegate queue-proxy` in front of it. Registered at once
- * (not ready), probed every 5 ms until it passes, then registered ready;
- * refreshed every second with a 5 s TTL so a pod of a dead tidegate ages out.
+ * (not ready), probed from the moment it is spawned until it passes (a few
+ * ms apart, and at once when it writes output: see startup-probe.ts), then
+ * registered ready; refreshed every second with a 5 s TTL so a pod of a
+ * dead tidegate ages out.
  */
 export class LocalPod {
   state: PodState = 'starting';
@@ -59,6 +56,13 @@ export class LocalPod {
   private app: PodProcess | null = null;
   private qp: PodProcess | null = null;
   private probeTimer: Timer | null = null;
+  /** When the armed start-up try is due (epoch ms). */
+  private probeDueAt = 0;
+  /** A start-up try is running; `tryAgain`: the pod wrote output meanwhile, so a failure is retried at once. */
+  private trying = false;
+  private tryAgain = false;
+  private lastTryAt = -Infinity;
+  private startupFailures = 0;
   private heartbeat: Timer | null = null;
   private stopped: Promise<void> | null = null;
   private readyAt: number | null = null;
@@ -145,7 +149,7 @@ export class LocalPod {
     log.info({ pod: id, revision: rev.name, address: this.address, pids: this.pids }, 'pod started');
     this.register();
     this.heartbeat = this.o.clock.setInterval(() => this.register(), HEARTBEAT_MS);
-    this.probe();
+    this.startupTry();
   }
 
   /**
@@ -174,7 +178,7 @@ export class LocalPod {
   }
 
   private spawn(container: string, command: string, args: readonly string[], env: NodeJS.ProcessEnv): PodProcess {
-    const p = new PodProcess({ command, args, env, cwd: this.o.cwd, logger: this.o.logger, fields: { pod: this.o.id, container }, reaper: this.o.reaper });
+    const p = new PodProcess({ command, args, env, cwd: this.o.cwd, logger: this.o.logger, fields: { pod: this.o.id, container }, reaper: this.o.reaper, onOutput: () => this.onOutput() });
     void p.exited.then((info) => this.exitedOnItsOwn(container, info));
     return p;
   }
@@ -207,21 +211,61 @@ export class LocalPod {
     return { address: this.address, path: this.o.revision.readinessPath, timeoutMs: PROBE_TIMEOUT_MS };
   }
 
-  private probe(): void {
-    if (this.state !== 'starting') return;
+  /** One start-up try; a failure arms the next (startupRetryMs), a pass makes the pod ready. */
+  private startupTry(): void {
+    if (this.state !== 'starting' || this.trying) return;
+    this.trying = true;
+    this.tryAgain = false;
+    this.lastTryAt = this.o.clock.now();
     void probeOnce(this.probeSpec()).then((ok) => {
+      this.trying = false;
       if (this.state !== 'starting') return;
-      if (!ok) {
-        this.probeTimer = this.o.clock.setTimeout(() => this.probe(), PROBE_INTERVAL_MS);
+      if (ok) {
+        this.becomeReady();
         return;
       }
-      this.state = 'ready';
-      this.readyAt = this.o.clock.now();
-      this.register();
-      this.o.logger.info({ pod: this.o.id, revision: this.o.revision.name, startupMs: this.readyAt - this.startedAt }, 'pod ready');
-      this.o.onReady(this);
-      this.probeTimer = this.o.clock.setTimeout(() => this.reprobe(), this.reprobeMs());
+      this.startupFailures++;
+      this.tryAt(this.tryAgain ? this.lastTryAt + OUTPUT_TRY_GAP_MS : this.o.clock.now() + startupRetryMs(this.startupFailures));
     });
+  }
+
+  /**
+   * The pod wrote a line: many apps say so when they listen. A try now
+   * (after the one running, if it fails) finds it without waiting for the
+   * next one on the schedule.
+   */
+  private onOutput(): void {
+    if (this.state !== 'starting') return;
+    if (this.trying) this.tryAgain = true;
+    else this.tryAt(this.lastTryAt + OUTPUT_TRY_GAP_MS);
+  }
+
+  /** Arms the start-up try for `at` (epoch ms), unless one is armed sooner; at once when `at` has passed. */
+  private tryAt(at: number): void {
+    if (this.probeTimer !== null) {
+      if (this.probeDueAt <= at) return;
+      this.o.clock.clearTimeout(this.probeTimer);
+      this.probeTimer = null;
+    }
+    const wait = at - this.o.clock.now();
+    if (wait <= 0) {
+      this.startupTry();
+      return;
+    }
+    this.probeDueAt = at;
+    this.probeTimer = this.o.clock.setTimeout(() => {
+      this.probeTimer = null;
+      this.startupTry();
+    }, wait);
+  }
+
+  private becomeReady(): void {
+    this.state = 'ready';
+    this.readyAt = this.o.clock.now();
+    this.register();
+    this.o.logger.info({ pod: this.o.id, revision: this.o.revision.name, startupMs: this.readyAt - this.startedAt, tries: this.startupFailures + 1 }, 'pod ready');
+    this.o.onReady(this);
+    this.probeTimer = this.o.clock.setTimeout(() => this.reprobe(), this.reprobeMs());
   }
 
   /** Once ready, every periodSeconds (1 s for Knative's aggressive default). A queue-proxy applies the thresholds itself. */

@@ -5,7 +5,7 @@ import type { Clock, Timer } from '../shared/clock.js';
 import type { Logger } from '../shared/log.js';
 import type { Store } from '../store/store.js';
 import type { Actuator } from './actuator.js';
-import { freePort } from './free-port.js';
+import { freePorts } from './free-port.js';
 import { LocalPod } from './local-pod.js';
 import { Reaper } from './reaper.js';
 import { pickVictim, restartDelayMs } from './scale-plan.js';
@@ -68,6 +68,7 @@ export class LocalActuator implements Actuator {
   constructor(private readonly o: LocalActuatorOptions) {
     this.graceMs = o.stopGraceMs ?? 10_000;
     this.reaper = new Reaper(o.logger, Math.min(this.graceMs, 5000));
+    this.reaper.start();
     const registry = o.registry ?? new Registry();
     const existing = registry.getSingleMetric('tidegate_pod_crashes_total');
     this.crashCounter =
@@ -151,18 +152,16 @@ export class LocalActuator implements Actuator {
   private async startPod(rev: RevisionPods): Promise<void> {
     const spec = rev.spec;
     const host = this.o.host ?? '127.0.0.1';
-    const appPort = await freePort(host, this.ports);
-    this.ports.add(appPort);
-    const queueProxyPort = spec.queueProxy ? await freePort(host, this.ports) : null;
-    if (queueProxyPort !== null) this.ports.add(queueProxyPort);
-    // The queue-proxy's admin port is only ever read from here: loopback.
-    const adminPort = spec.queueProxy ? await freePort('127.0.0.1', this.ports) : null;
-    if (adminPort !== null) this.ports.add(adminPort);
+    // The app's port; with a queue-proxy also its port and its admin port, only ever read from here: loopback.
+    const ports = await freePorts(spec.queueProxy ? [host, host, '127.0.0.1'] : [host], this.ports);
+    for (const p of ports) this.ports.add(p);
     // Scaled down or closed while we looked for ports: nothing to start.
     if (this.closed || rev.pods.length >= rev.desired) {
-      for (const p of [appPort, queueProxyPort, adminPort]) if (p !== null) this.ports.delete(p);
+      for (const p of ports) this.ports.delete(p);
       return;
     }
+    const appPort = ports[0]!;
+    const [queueProxyPort, adminPort] = spec.queueProxy ? [ports[1]!, ports[2]!] : [null, null];
     const pod = new LocalPod({
       id: this.podId(spec.name),
       revision: spec,

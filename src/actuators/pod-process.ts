@@ -20,6 +20,8 @@ export interface PodProcessOptions {
   /** Log fields of every output line, e.g. { pod, container: 'app' }. */
   readonly fields: Readonly<Record<string, string>>;
   readonly reaper: Reaper;
+  /** The process wrote to stdout or stderr (a starting pod is probed at once: it may have said it listens). */
+  readonly onOutput?: () => void;
 }
 
 /**
@@ -39,8 +41,8 @@ export class PodProcess {
     this.child = spawn(opts.command, [...opts.args], { cwd: opts.cwd, env: opts.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     this.pid = this.child.pid;
     if (this.pid !== undefined) opts.reaper.track(this.pid);
-    if (this.child.stdout) pipeLines(this.child.stdout, opts.logger, { ...opts.fields, stream: 'stdout' });
-    if (this.child.stderr) pipeLines(this.child.stderr, opts.logger, { ...opts.fields, stream: 'stderr' });
+    if (this.child.stdout) pipeLines(this.child.stdout, opts.logger, { ...opts.fields, stream: 'stdout' }, opts.onOutput);
+    if (this.child.stderr) pipeLines(this.child.stderr, opts.logger, { ...opts.fields, stream: 'stderr' }, opts.onOutput);
     this.exited = new Promise((resolve) => {
       const done = (info: ExitInfo) => {
         if (this.exit) return;

@@ -24,6 +24,15 @@ export class Reaper {
     return this.child?.pid;
   }
 
+  /**
+   * Starts the reaper process now, ahead of the first pod: otherwise the
+   * first cold start pays a second fork (its event loop blocked until the
+   * exec) and shares the CPU with a second node booting beside the app.
+   */
+  start(): void {
+    if (!this.closed) this.child ??= this.spawn();
+  }
+
   track(pgid: number): void {
     this.groups.add(pgid);
     this.send(`+${pgid}\n`);
@@ -51,6 +60,7 @@ export class Reaper {
     const child = spawn(process.execPath, ['-e', REAPER_SOURCE, String(this.graceMs)], {
       detached: true, // own session: a signal to our process group must not reach it
       stdio: ['pipe', 'ignore', 'inherit'],
+      env: reaperEnv(),
     });
     child.unref(); // it must never keep tidegate alive
     child.stdin?.on('error', () => undefined); // EPIPE if it died; the exit handler respawns it
@@ -66,4 +76,18 @@ export class Reaper {
     this.child = child;
     return child;
   }
+}
+
+/**
+ * tidegate's environment without what a bare node boot pays for and the
+ * reaper has no use for: NODE_EXTRA_CA_CERTS is read and parsed at every
+ * boot (tens of ms of CPU beside a booting app), and NODE_OPTIONS may
+ * preload someone's code (an APM agent) into the one process that must
+ * not fail.
+ */
+function reaperEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  delete env.NODE_OPTIONS;
+  delete env.NODE_EXTRA_CA_CERTS;
+  return env;
 }

@@ -63,13 +63,16 @@ export class MemoryStore implements Store {
   }
 
   listPods(revision?: string): Promise<PodRecord[]> {
+    if (revision !== undefined) return Promise.resolve(this.podsNow(revision));
+    return Promise.resolve([...this.pods.keys()].flatMap((rev) => this.podsNow(rev)));
+  }
+
+  /** listPods(revision) without the promise (store/view.ts StateInProcess). */
+  podsNow(revision: string): PodRecord[] {
     const now = this.clock.now();
     const out: PodRecord[] = [];
-    const revisions = revision === undefined ? [...this.pods.keys()] : [revision];
-    for (const rev of revisions) {
-      for (const live of this.pods.get(rev)?.values() ?? []) if (live.expiresAt > now) out.push({ ...live.pod });
-    }
-    return Promise.resolve(out);
+    for (const live of this.pods.get(revision)?.values() ?? []) if (live.expiresAt > now) out.push({ ...live.pod });
+    return out;
   }
 
   reportStats(stats: readonly PodStat[]): Promise<void> {
@@ -97,8 +100,13 @@ export class MemoryStore implements Store {
   }
 
   getStatus(revision: string): Promise<RevisionStatus | null> {
+    return Promise.resolve(this.statusNow(revision));
+  }
+
+  /** getStatus without the promise (store/view.ts StateInProcess). */
+  statusNow(revision: string): RevisionStatus | null {
     const s = this.statuses.get(revision);
-    return Promise.resolve(s ? { ...s } : null);
+    return s ? { ...s } : null;
   }
 
   listStatuses(): Promise<Map<string, RevisionStatus>> {

@@ -22,8 +22,25 @@ export interface StoreViewOptions {
 
 const NO_PODS: readonly PodRecord[] = Object.freeze([]);
 
+/**
+ * A store whose state lives in this process (the in-memory store): the view
+ * takes a change in the turn it hears of it, with no read to wait for, so a
+ * pod that just became ready reaches the edge (and its buffered requests)
+ * without a detour through the event loop.
+ */
+export interface StateInProcess {
+  podsNow(revision: string): PodRecord[];
+  statusNow(revision: string): RevisionStatus | null;
+}
+
+function inProcess(store: Store): StateInProcess | null {
+  const s = store as Store & Partial<StateInProcess>;
+  return typeof s.podsNow === 'function' && typeof s.statusNow === 'function' ? (s as StateInProcess) : null;
+}
+
 export class StoreView {
   private readonly store: Store;
+  private readonly local: StateInProcess | null;
   private readonly clock: Clock;
   private readonly logger: Logger;
   private readonly resyncMs: number;
@@ -46,6 +63,7 @@ export class StoreView {
 
   constructor(opts: StoreViewOptions) {
     this.store = opts.store;
+    this.local = inProcess(opts.store);
     this.clock = opts.clock;
     this.logger = opts.logger;
     this.resyncMs = opts.resyncMs ?? 5000;
@@ -115,7 +133,8 @@ export class StoreView {
       if (ev.up) void this.resync();
       else this.setHealthy(false);
     } else if (ev.type === 'pods' || ev.type === 'status') {
-      void this.refresh(ev.revision);
+      if (this.local !== null) this.refreshNow(this.local, ev.revision);
+      else void this.refresh(ev.revision);
     }
   }
 
@@ -130,6 +149,12 @@ export class StoreView {
     } catch (err) {
       this.setHealthy(false, err);
     }
+  }
+
+  /** The same, from a store in this process: in this turn. */
+  private refreshNow(local: StateInProcess, revision: string): void {
+    this.apply(revision, ++this.seq, local.podsNow(revision), local.statusNow(revision));
+    this.setHealthy(true);
   }
 
   private apply(revision: string, seq: number, pods: PodRecord[], status: RevisionStatus | null): void {
