@@ -1,7 +1,7 @@
 import { uws, type HttpRequest, type HttpResponse, type us_socket_context_t, type WebSocket, type WebSocketBehavior } from '../shared/uws.js';
 import type { TidegateError } from '../shared/errors.js';
 import type { Tunnel, TunnelHandler } from '../upstream/dispatcher.js';
-import { encodeClose, encodeFrame, FrameParser, Opcode, WsProtocolError, type FrameSink } from '../upstream/ws-frames.js';
+import { encodeClose, encodeFrame, FrameParser, isWireCloseCode, Opcode, WsProtocolError, type FrameSink } from '../upstream/ws-frames.js';
 
 /** The largest message either side may send (a client's is gathered whole by uWS; a pod's is streamed). */
 export const MAX_WS_MESSAGE = 32 * 1024 * 1024;
@@ -226,8 +226,7 @@ export class WsRelay implements TunnelHandler, FrameSink {
 
 /** A close frame for the pod: codes that are never sent on the wire (1005 none, 1006 abnormal, 1015 TLS) make an empty one. */
 function closeFrame(code: number, reason: string): Buffer[] {
-  const sendable = (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999);
-  return sendable ? encodeClose(code, reason) : encodeFrame(Opcode.Close, new Uint8Array(0));
+  return isWireCloseCode(code) ? encodeClose(code, reason) : encodeFrame(Opcode.Close, new Uint8Array(0));
 }
 
 /** The uWS WebSocket route of an edge or a queue-proxy: `upgrade` routes the request; the rest go to its relay. */

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import net, { type AddressInfo } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
 import { closed, nextMessage, opened, WsClients } from '../support/ws-client.js';
+import { acceptFor } from '../../src/upstream/ws-frames.js';
 import { startBareEdge, type BareEdge } from '../support/bare-edge.js';
 import { startStaticEdge, staticAppConfig, waitFor } from '../support/serve.js';
 
@@ -142,6 +143,35 @@ describe('WebSocket through the edge', () => {
         c.once('open', () => reject(new Error('opened')));
       });
       expect(status).toEqual([502, 'upstream-protocol']);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('a pod that breaks the WebSocket protocol after its 101 gets a 1002 close; the client gets 1011 and the slot comes back', async () => {
+    // A masked frame from a server is forbidden (RFC 6455 §5.1); the pod's frames are tidegate's to parse.
+    let podGot = Buffer.alloc(0);
+    const server = net.createServer((s) => {
+      s.on('error', () => undefined);
+      s.once('data', (d) => {
+        const key = /sec-websocket-key: (\S+)/i.exec(d.toString())![1]!;
+        s.write(`HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: upgrade\r\nsec-websocket-accept: ${acceptFor(key)}\r\n\r\n`);
+        s.on('data', (more) => (podGot = Buffer.concat([podGot, more])));
+        setTimeout(() => s.write(Buffer.from([0x81, 0x82, 1, 2, 3, 4, 0x69, 0x6b])), 50);
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      await startEdgeFor(`127.0.0.1:${(server.address() as AddressInfo).port}`);
+      const c = connect();
+      await opened(c);
+      expect((await closed(c)).code).toBe(1011);
+      // The pod heard a close frame with 1002 (unmasked length, then a masked code: read it back).
+      await waitFor(() => podGot.length >= 8, 2000, 'the close frame at the pod');
+      expect(podGot[0]).toBe(0x88);
+      const mask = podGot.subarray(2, 6);
+      expect(((podGot[6]! ^ mask[0]!) << 8) | (podGot[7]! ^ mask[1]!)).toBe(1002);
+      await waitFor(() => edge!.edge.revision('app-1')!.throttler.inFlight === 0, 2000, 'slot freed');
     } finally {
       server.close();
     }
