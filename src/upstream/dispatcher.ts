@@ -66,6 +66,12 @@ export interface DispatchHandler {
   onResponseData(chunk: Buffer): void;
   onResponseEnd(): void;
   /**
+   * Trailing header fields the pod sent after its body (HTTP/2: gRPC's
+   * grpc-status and grpc-message; HTTP/1.1: a chunked body's trailer
+   * section), names lower-case. Comes just before onResponseEnd, at most once.
+   */
+  onResponseTrailers?(trailers: ResponseTrailers): void;
+  /**
    * The request failed before its response completed. `gotResponse`: some
    * response byte had arrived (the pod saw the request). Not called after
    * the handler released or aborted the controller.
@@ -83,6 +89,9 @@ export interface DispatchHandler {
   /** Runs `fn` with the client's writes batched, so one upstream read makes one client write. */
   cork(fn: () => void): void;
 }
+
+/** Trailer fields by lower-case name (a repeated field: its values in order). */
+export type ResponseTrailers = Readonly<Record<string, string | readonly string[]>>;
 
 /** One dispatched request, as its caller drives it. */
 export interface DispatchController {
