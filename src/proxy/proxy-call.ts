@@ -3,7 +3,7 @@ import { TidegateError } from '../shared/errors.js';
 import type { LinkedList } from '../shared/linked-list.js';
 import type { Deadlined, Deadlines } from './deadlines.js';
 import { BodyMode } from '../upstream/response-head.js';
-import type { DispatchController, DispatchHandler, Dispatcher, Tunnel, TunnelHandler, UpstreamResponseHead } from '../upstream/dispatcher.js';
+import type { DispatchController, DispatchHandler, Dispatcher, ResponseTrailers, Tunnel, TunnelHandler, UpstreamResponseHead } from '../upstream/dispatcher.js';
 import { acceptFor, newWebSocketKey } from '../upstream/ws-frames.js';
 import { WsRelay, type ClientUpgrade, type RelayData, type RelayOwner } from './ws-relay.js';
 import { nameBytes } from '../upstream/hop-by-hop.js';
@@ -22,6 +22,11 @@ const UPGRADE = nameBytes('upgrade');
 const MAX_HELD_BODY = 64 * 1024;
 
 /** What every call of one owner (an edge, a queue-proxy) shares. */
+/** A client response that can end with trailer fields (h2-exchange.ts's H2Response). */
+interface TrailerSink {
+  endTrailers(trailers: ResponseTrailers | null): void;
+}
+
 export interface CallContext {
   readonly reader: RequestHeadReader;
   readonly deadlines: Deadlines;
@@ -93,6 +98,7 @@ export abstract class ProxyCall<S> implements DispatchHandler, Deadlined, RelayO
   private total = 0;
   /** The rest of a body chunk the client could not take yet (a copy: chunks live in the shared read buffer). */
   private pending: Buffer | null = null;
+  private trailers: ResponseTrailers | null = null;
   private pendingSlab: Buffer | null = null;
   private pendingOffset = 0;
   /** The pod-side Sec-WebSocket-Key of an upgrade (each try its own). */
@@ -340,8 +346,15 @@ export abstract class ProxyCall<S> implements DispatchHandler, Deadlined, RelayO
     }
   }
 
+  /** The pod's trailers: kept for the end, where a client that can take them (HTTP/2) gets them. */
+  onResponseTrailers(trailers: ResponseTrailers): void {
+    this.trailers = trailers;
+  }
+
   onResponseEnd(): void {
     if (this.aborted) return;
+    // An HTTP/2 client's stream waits for its trailers (none: null); uWS's HTTP/1.1 responses cannot carry any.
+    (this.res as Partial<TrailerSink>).endTrailers?.(this.trailers);
     if (this.mode === BodyMode.Chunked || this.mode === BodyMode.UntilClose) this.res.end();
     // With a pending tryEnd chunk, the response completes once it drains.
     if (this.pending === null) this.finish(this.bodyDone);

@@ -1,6 +1,6 @@
-import type { HttpResponse } from '../shared/uws.js';
-import type { TidegateError } from '../shared/errors.js';
-import { hopOf, statusOf, STATUS_TEXT } from './http-errors.js';
+import type { HttpRequest, HttpResponse } from '../shared/uws.js';
+import { TidegateError } from '../shared/errors.js';
+import { grpcStatusOf, hopOf, statusOf, STATUS_TEXT } from './http-errors.js';
 
 /**
  * Writes tidegate's own error response: status, X-Tidegate-Error naming the
@@ -8,6 +8,10 @@ import { hopOf, statusOf, STATUS_TEXT } from './http-errors.js';
  * close the connection: nothing after them on the socket can be trusted.
  */
 export function writeError(res: HttpResponse, err: TidegateError): void {
+  if ((res as { grpc?: boolean }).grpc === true) {
+    writeGrpcError(res, err);
+    return;
+  }
   const status = statusOf(err);
   if (status === 400 || status === 431 || status === 413) {
     refuse(res, err);
@@ -23,6 +27,55 @@ function writeErrorNow(res: HttpResponse, err: TidegateError, close: boolean): v
   res.writeHeader('content-type', 'text/plain; charset=utf-8');
   if (err.code === 'TG_ERR_BUFFER_FULL' || err.code === 'TG_ERR_QUEUE_FULL' || err.code === 'TG_ERR_SHUTTING_DOWN') res.writeHeader('retry-after', '1');
   res.end(`${err.message}\n`, close);
+}
+
+/**
+ * tidegate's own error for a gRPC call (an HTTP/2 stream, h2-exchange.ts): a
+ * trailers-only response (HTTP 200, one HEADERS frame that ends the stream)
+ * with the error's gRPC status, so a gRPC client reports UNAVAILABLE or
+ * DEADLINE_EXCEEDED rather than a protocol error; X-Tidegate-Error is kept.
+ */
+function writeGrpcError(res: HttpResponse, err: TidegateError): void {
+  res.writeStatus('200 OK');
+  res.writeHeader('content-type', 'application/grpc');
+  res.writeHeader('grpc-status', String(grpcStatusOf(err)));
+  res.writeHeader('grpc-message', grpcMessage(err.message));
+  res.writeHeader('x-tidegate-error', hopOf(err));
+  res.endWithoutBody();
+}
+
+/** gRPC's Status-Message encoding: UTF-8, with '%' and every byte outside printable ASCII as %XX. */
+export function grpcMessage(text: string): string {
+  let out = '';
+  for (const b of Buffer.from(text, 'utf8')) {
+    out += b >= 0x20 && b <= 0x7e && b !== 0x25 ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
+}
+
+/** A host name or IP literal without its port; null if the Host header is anything else. */
+const HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.?|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
+
+/**
+ * `tls.redirect-http`: a 308 to the same host and path on the TLS port (the
+ * port left out when it is 443). A Host that is not a plain name or IP
+ * literal gets a 400: it would otherwise be written into Location.
+ */
+export function writeRedirect(res: HttpResponse, req: HttpRequest, tlsPort: number): void {
+  const host = req.getHeader('host');
+  if (!HOST.test(host)) {
+    writeError(res, new TidegateError('TG_ERR_BAD_REQUEST', `cannot redirect to https: Host ${JSON.stringify(host.slice(0, 100))} is not a host name`));
+    return;
+  }
+  const name = host.endsWith(']') || host.lastIndexOf(':') < 0 ? host : host.slice(0, host.lastIndexOf(':'));
+  const query = req.getQuery();
+  const location = `https://${name}${tlsPort === 443 ? '' : `:${tlsPort}`}${req.getUrl()}${query ? `?${query}` : ''}`;
+  res.cork(() => {
+    res.writeStatus('308 Permanent Redirect');
+    res.writeHeader('location', location);
+    res.writeHeader('content-type', 'text/plain; charset=utf-8');
+    res.end(`${location}\n`);
+  });
 }
 
 /** A refusal waiting for the next turn of the event loop (see refuse). */

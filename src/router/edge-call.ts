@@ -6,6 +6,7 @@ import type { HeadLimits } from '../proxy/request-head.js';
 import type { Dispatcher } from '../upstream/dispatcher.js';
 import type { ClientUpgrade } from '../proxy/ws-relay.js';
 import type { TraceState } from '../observe/spans.js';
+import type { Protocol } from '../observe/access-log.js';
 import type { RevisionRuntime, Slot } from './revision-runtime.js';
 import type { PodHandle } from './pod-handle.js';
 import type { Edge } from './edge.js';
@@ -40,6 +41,8 @@ export class EdgeCall extends ProxyCall<Slot> {
   /** The pod of its latest try. */
   pod: PodHandle | null = null;
   trace: TraceState | null = null;
+  /** What the client spoke (the access log's protocol; a WebSocket is logged as ws). */
+  protocol: Protocol = 'http/1.1';
   /** Went through the activator buffer (counted there, and the pod is told). */
   viaActivator = false;
   /** How long it waited in the buffer (ms), -1: it did not. */

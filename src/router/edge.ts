@@ -2,6 +2,7 @@ import type { Config, ServiceSpec, TrafficTarget } from '../config/types.js';
 import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/log.js';
 import { TidegateError } from '../shared/errors.js';
+import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import type { HttpRequest, HttpResponse, us_socket_context_t } from '../shared/uws.js';
 import type { PodStat, PodRecord, RevisionStatus } from '../store/store.js';
 import type { EdgeMetrics } from '../admin/metrics.js';
@@ -9,7 +10,8 @@ import { Deadlines } from '../proxy/deadlines.js';
 import type { CallContext } from '../proxy/proxy-call.js';
 import { hopOf, statusOf } from '../proxy/http-errors.js';
 import { RequestHeadReader } from '../proxy/request-head.js';
-import { writeError } from '../proxy/respond.js';
+import { writeError, writeRedirect } from '../proxy/respond.js';
+import { H2Request, H2Response } from '../proxy/h2-exchange.js';
 import { EDGE_RETRY } from '../proxy/retry.js';
 import { readClientUpgrade, type ClientUpgrade, type WsRelay } from '../proxy/ws-relay.js';
 import type { UpstreamRuntime } from '../upstream/runtime.js';
@@ -18,7 +20,7 @@ import { RolloutDriver } from './rollout-driver.js';
 import { RevisionRuntime } from './revision-runtime.js';
 import type { RemoteAdmission } from './remote-admission.js';
 import { EdgeCall } from './edge-call.js';
-import type { AccessLog } from '../observe/access-log.js';
+import type { AccessLog, Protocol } from '../observe/access-log.js';
 import type { Tracer } from '../observe/spans.js';
 
 export interface EdgeOptions {
@@ -62,6 +64,8 @@ export class Edge {
   private readonly latest = (svc: ServiceSpec, t: TrafficTarget): string => targetRevision(svc, t, this.routeState);
   private readonly deadlines: Deadlines;
   private readonly calls: CallContext;
+  /** The calls that came over TLS (X-Forwarded-Proto: https; the client named by the TLS front). */
+  private readonly tlsCalls: CallContext;
   private readonly random: () => number;
   readonly clock: Clock;
   readonly log: Logger;
@@ -69,6 +73,9 @@ export class Edge {
   readonly tracer: Tracer | null;
   private readonly accessLog: AccessLog | null;
   private readonly reader = new RequestHeadReader();
+  private readonly tlsReader = new RequestHeadReader('https', true);
+  /** `tls.redirect-http`: the TLS port cleartext requests are sent to with a 308 (0: they are served). */
+  redirectHttpTo = 0;
   /** Open WebSockets: a shutdown closes them with 1001. */
   private readonly relays = new Set<WsRelay>();
   private inFlight = 0;
@@ -87,6 +94,7 @@ export class Edge {
     this.tracer = opts.tracer ?? null;
     this.deadlines = new Deadlines(opts.clock);
     this.calls = { reader: this.reader, deadlines: this.deadlines, retry: EDGE_RETRY, buffers: opts.upstream.buffers, relays: this.relays };
+    this.tlsCalls = { ...this.calls, reader: this.tlsReader };
     this.rollouts = new RolloutDriver(opts.clock, () => {
       if (this.config !== null) this.rebuildTable(this.config);
     });
@@ -169,30 +177,53 @@ export class Edge {
 
   /** The uWS handler for every data-plane request. */
   handle = (res: HttpResponse, req: HttpRequest): void => {
-    this.start(res, req, null);
+    if (this.redirectHttpTo !== 0) writeRedirect(res, req, this.redirectHttpTo);
+    else this.start(res, req, null, this.calls, 'http/1.1');
   };
 
   /** The uWS upgrade handler of the WebSocket route: routed like any request, relayed once the pod answers 101. */
   upgrade = (res: HttpResponse, req: HttpRequest, context: us_socket_context_t): void => {
-    this.start(res, req, readClientUpgrade(req, context));
+    if (this.redirectHttpTo !== 0) writeRedirect(res, req, this.redirectHttpTo);
+    else this.start(res, req, readClientUpgrade(req, context), this.calls, 'http/1.1');
   };
 
-  private start(res: HttpResponse, req: HttpRequest, upgrade: ClientUpgrade | null): void {
+  /** The handlers of the HTTP/1.1 connections the TLS front hands over (tls-server.ts). */
+  handleTls = (res: HttpResponse, req: HttpRequest): void => {
+    this.start(res, req, null, this.tlsCalls, 'http/1.1');
+  };
+
+  upgradeTls = (res: HttpResponse, req: HttpRequest, context: us_socket_context_t): void => {
+    this.start(res, req, readClientUpgrade(req, context), this.tlsCalls, 'http/1.1');
+  };
+
+  /**
+   * An HTTP/2 stream (the h2c port, or TLS by ALPN): one request, through the
+   * same reader, routes, throttler and ProxyCall as HTTP/1.1, over a
+   * uWS-shaped adapter of the stream (h2-exchange.ts).
+   */
+  stream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, tls: boolean, remote: string): void {
+    const res = new H2Response(stream, headers, remote) as unknown as HttpResponse;
+    const req = new H2Request(headers, !stream.endAfterHeaders) as unknown as HttpRequest;
+    this.start(res, req, null, tls ? this.tlsCalls : this.calls, 'h2');
+  }
+
+  private start(res: HttpResponse, req: HttpRequest, upgrade: ClientUpgrade | null, calls: CallContext, protocol: Protocol): void {
     if (this.table === null || this.config === null) {
       writeError(res, new TidegateError('TG_ERR_SHUTTING_DOWN', 'no configuration loaded yet'));
       return;
     }
     let call: EdgeCall;
     try {
-      call = new EdgeCall(this, res, req, this.config.limits, this.calls, this.clock.now(), upgrade);
+      call = new EdgeCall(this, res, req, this.config.limits, calls, this.clock.now(), upgrade);
     } catch (err) {
       const e = err instanceof TidegateError ? err : new TidegateError('TG_ERR_BAD_REQUEST', String(err));
       this.metrics.errors.labels(hopOf(e)).inc();
       this.log.debug({ err: e.message, code: e.code }, 'request refused');
-      if (this.accessLog !== null) this.logRefused(res, req, e);
+      if (this.accessLog !== null) this.logRefused(res, req, e, calls, protocol);
       writeError(res, e);
       return;
     }
+    call.protocol = protocol;
     if (this.tracer !== null) {
       const t = this.tracer.start(call.head.traceparent, call.head.tracestate);
       call.trace = t;
@@ -233,16 +264,16 @@ export class Edge {
       if (status >= 500) this.log.warn({ host: call.head.host, url: call.head.url, revision: rev?.name, hop, status, err: error.message }, 'request failed');
     }
     const pod = call.pod === null ? null : call.pod.id;
-    if (this.accessLog !== null) this.accessLog.exchange(call, rev, pod, now, call.webSocket ? 'ws' : 'http/1.1');
+    if (this.accessLog !== null) this.accessLog.exchange(call, rev, pod, now, call.webSocket ? 'ws' : call.protocol);
     if (call.trace !== null) this.endSpan(call, rev, pod, now);
     if (this.inFlight === 0 && this.draining) this.draining();
   }
 
   /** A request refused while its head was read: logged from what uWS still has (same turn). */
-  private logRefused(res: HttpResponse, req: HttpRequest, e: TidegateError): void {
+  private logRefused(res: HttpResponse, req: HttpRequest, e: TidegateError, calls: CallContext, protocol: Protocol): void {
     const query = req.getQuery();
     const url = query ? `${req.getUrl()}?${query}` : req.getUrl();
-    this.accessLog!.refused(this.reader.clientAddress(res), req.getCaseSensitiveMethod(), url, req.getHeader('host'), req.getHeader('traceparent'), e, this.clock.now());
+    this.accessLog!.refused(calls.reader.clientAddress(res), req.getCaseSensitiveMethod(), url, req.getHeader('host'), req.getHeader('traceparent'), e, this.clock.now(), protocol);
   }
 
   private endSpan(call: EdgeCall, rev: RevisionRuntime | null, pod: string | null, now: number): void {

@@ -2,6 +2,8 @@ import { createRequire } from 'node:module';
 import net from 'node:net';
 import type * as UwsTypes from '@trufflesuite/uws-js-unofficial';
 import { TidegateError } from './errors.js';
+import { hostPort } from './host-port.js';
+import { listenReason } from './listen.js';
 
 /**
  * Loads uWebSockets.js and refuses to go on if the package fell back to its
@@ -35,10 +37,7 @@ export type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket, us_sock
 const EXCLUSIVE_PORT = 1;
 type ListenWithOptions = (host: string, port: number, options: number, cb: (s: UwsTypes.us_listen_socket | false) => void) => unknown;
 
-/** `host:port`, with IPv6 addresses in brackets. */
-export function hostPort(host: string, port: number): string {
-  return net.isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`;
-}
+export { hostPort };
 
 /**
  * Binds `app` to host:port and resolves with the listen socket, or rejects
@@ -60,15 +59,7 @@ export async function listenOn(app: UwsTypes.TemplatedApp, host: string, port: n
 function whyNot(host: string, port: number): Promise<string> {
   return new Promise((resolve) => {
     const probe = net.createServer();
-    probe.once('error', (err: NodeJS.ErrnoException) => resolve(REASONS[err.code ?? ''] ?? err.message));
+    probe.once('error', (err: NodeJS.ErrnoException) => resolve(listenReason(err)));
     probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve('refused by uWebSockets.js')));
   });
 }
-
-const REASONS: Readonly<Record<string, string>> = {
-  EADDRINUSE: 'address already in use (another tidegate or another program holds it)',
-  EADDRNOTAVAIL: 'no such address on this machine',
-  EACCES: 'permission denied (ports below 1024 need privileges)',
-  ENOTFOUND: 'unknown host name',
-  EAI_AGAIN: 'host name lookup failed',
-};

@@ -36,11 +36,12 @@ describe('the error table is documented', () => {
     expect(table.size).toBeGreaterThan(0);
   });
 
-  it.each(codes)('%s is a row of that table with its status and hop', (code) => {
+  it.each(codes)('%s is a row of that table with its status, hop and gRPC code', (code) => {
     const cells = table.get(code);
     expect(cells, `${code} is missing from the "Error codes" table of docs/operations.md`).toBeDefined();
     expect(cells?.[0]).toBe(String(ERRORS[code].status));
     expect(cells?.[1]).toBe(`\`${ERRORS[code].hop}\``);
+    expect(cells?.[2]?.split(' ')[0]).toBe(String(ERRORS[code].grpc));
   });
 
   it('the table lists no code that src/shared/errors.ts does not have', () => {
