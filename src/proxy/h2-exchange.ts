@@ -200,6 +200,7 @@ export class H2Response {
   /** uWS's tryEnd: the chunk is always taken whole here (node buffers it); `ok` false asks to wait for onWritable. */
   tryEnd(chunk: Uint8Array, total: number): [boolean, boolean] {
     if (this.ended) return [true, true];
+    if (!this.responded) this.addHeader('content-length', String(total));
     const ok = chunk.length === 0 || this.write(chunk);
     const done = this.offset >= total;
     if (done) this.finish();
