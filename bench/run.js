@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * tidegate's benchmark: `node bench/run.js [proxy|sidecar|warm|cold|burst|access-log|websocket|workers ...]`
+ * tidegate's benchmark: `node bench/run.js [proxy|sidecar|warm|cold|burst|access-log|websocket|workers|tls ...]`
  * (default: proxy sidecar). Needs `npm run build` first (`npm run bench`
  * does both). Settings from the environment:
  *   DURATION (s, default 10; websocket 30) · REPS (default 1) · WARMUP (s, default 2)
@@ -30,6 +30,7 @@ const SUITES = {
   'access-log': () => import('./suites/access-log.js'),
   websocket: () => import('./suites/websocket.js'),
   workers: () => import('./suites/workers.js'),
+  tls: () => import('./suites/tls.js'),
 };
 
 function settingsFromEnv() {

@@ -136,15 +136,15 @@ export async function startTidegateWarm({ cpus, dir }) {
   return target;
 }
 
-/** nginx with `workers` worker processes (default 1) and upstream keepalive, when installed; its files under dir/<name>. */
-export async function startNginx({ cpus, dir, backendPort, connections, workers = 1, name = 'nginx' }) {
+/** nginx with `workers` worker processes (default 1) and upstream keepalive, when installed; its files under dir/<name>; `extra` goes inside `http {}`. */
+export async function startNginx({ cpus, dir, backendPort, connections, workers = 1, name = 'nginx', extra }) {
   if (!fs.existsSync(NGINX)) return { name, skipped: `${NGINX} is not installed` };
   const ngDir = path.join(dir, name);
   fs.mkdirSync(ngDir, { recursive: true });
   fs.chmodSync(ngDir, 0o777); // workers drop to an unprivileged user when started as root
   const port = await freePort();
   const conf = path.join(ngDir, 'nginx.conf');
-  fs.writeFileSync(conf, nginxConfig({ port, backendPort, dir: ngDir, connections, workers }));
+  fs.writeFileSync(conf, nginxConfig({ port, backendPort, dir: ngDir, connections, workers, extra }));
   const proc = await startProcess({ name, cmd: NGINX, args: ['-c', conf, '-p', ngDir, '-e', path.join(ngDir, 'nginx-error.log')], cpus, logFile: path.join(dir, `${name}.log`) });
   const target = { name, port, host: undefined, roots: [proc.pid], procs: [proc], stop: () => stopProcess(proc) };
   try {
