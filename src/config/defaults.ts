@@ -48,6 +48,7 @@ export const REVISION_DEFAULTS = Object.freeze({
   timeoutSeconds: 300,
   maxTimeoutSeconds: 600,
   queueProxy: false,
+  protocol: 'http1' as const,
   readinessPath: null,
 });
 

@@ -1,23 +1,26 @@
 /**
  * parseConfig: YAML text (a tidegate config, or Knative Service and
  * ConfigMap documents) → the frozen Config, or every problem in the file
- * with its line and column. Pure: no I/O, no clock.
+ * with its line and column. No clock, and no I/O of its own: the `tls:`
+ * section's files come through the injected ConfigEnv.
  */
 import { LineCounter, parseDocument, type Node } from 'yaml';
-import type { ActivatorSettings, Config, ConfigProblem, LimitSettings, RevisionDefaults } from './types.js';
+import path from 'node:path';
+import type { ActivatorSettings, Config, ConfigEnv, ConfigProblem, LimitSettings, RevisionDefaults } from './types.js';
 import { DEFAULT_ACTIVATOR, DEFAULT_DOMAIN, DEFAULT_LIMITS, DEFAULT_REVISION_DEFAULTS } from './defaults.js';
 import { readAutoscaler } from './autoscaling.js';
 import { deepFreeze, frozenMap } from './freeze.js';
 import { hostReason } from './names.js';
 import { looksLikeManifest, manifestRoot } from './knative/manifest.js';
 import { readServices } from './services.js';
+import { readTls } from './tls.js';
 import { parseDuration, parseSize } from './units.js';
 import { aBoolean, aNumber, aString, aUnit, readMap, readValue, Reporter, withRule, type Check, type Field } from './yaml-reader.js';
 
 /** `warnings`: accepted but worth telling (printed by validate, logged by serve). */
 export type ConfigResult = { ok: true; config: Config; warnings: ConfigProblem[] } | { ok: false; problems: ConfigProblem[] };
 
-const TOP_KEYS = ['domain', 'tagHeaderRouting', 'autoscaler', 'defaults', 'activator', 'limits', 'services'] as const;
+const TOP_KEYS = ['domain', 'tagHeaderRouting', 'autoscaler', 'defaults', 'activator', 'limits', 'tls', 'services'] as const;
 
 function section<T extends object>(r: Reporter, field: Field | undefined, defaults: T, keys: Record<string, [keyof T, Check<number>]>): T {
   const out = { ...defaults };
@@ -63,8 +66,13 @@ function readLimits(r: Reporter, field: Field | undefined): LimitSettings {
   });
 }
 
-/** `file` is what problems name (as the user wrote it); `absolutePath` goes into Config.file. */
-export function parseConfig(text: string, file: string, absolutePath: string = file): ConfigResult {
+/**
+ * `file` is what problems name (as the user wrote it); `absolutePath` goes
+ * into Config.file, and the `tls:` files are relative to its directory.
+ * `env` reads those files and says when "now" is (load.ts's diskEnv); the
+ * rest of the parse does no I/O.
+ */
+export function parseConfig(text: string, file: string, absolutePath: string = file, env?: ConfigEnv): ConfigResult {
   const lines = new LineCounter();
   const r = new Reporter(file, lines);
   let root: Node | null;
@@ -88,11 +96,13 @@ export function parseConfig(text: string, file: string, absolutePath: string = f
   const activator = readActivator(r, top.get('activator'));
   const limits = readLimits(r, top.get('limits'));
   const revisionDefaults = readRevisionDefaults(r, top.get('defaults'));
+  const tlsField = top.get('tls');
+  const tls = tlsField && readTls(r, tlsField, path.dirname(path.resolve(absolutePath)), env);
   const services = readServices(r, top.get('services'), domain, autoscaler, root, revisionDefaults);
   if (r.problems.length > 0) return { ok: false, problems: sortProblems(r.problems) };
 
   const revisions = frozenMap(services.flatMap((s) => s.revisions.map((rev) => [rev.name, deepFreeze(rev)] as const)));
-  const config: Config = { file: absolutePath, domain, tagHeaderRouting, autoscaler, activator, limits, services, revisions };
+  const config: Config = { file: absolutePath, domain, tagHeaderRouting, autoscaler, activator, limits, services, revisions, ...(tls ? { tls } : {}) };
   return { ok: true, config: deepFreeze(config), warnings: sortProblems(r.warnings) };
 }
 

@@ -4,17 +4,19 @@
  * `kubernetes` (a Deployment's scale subresource).
  */
 import { isScalar, type Node } from 'yaml';
-import type { AutoscalerSettings, KubernetesTarget, RevisionDefaults, RevisionSpec } from './types.js';
+import type { AutoscalerSettings, KubernetesTarget, RevisionDefaults, RevisionSpec, UpstreamProtocol } from './types.js';
 import { DEFAULT_READINESS_PROBE, DEFAULT_REVISION_DEFAULTS, REVISION_DEFAULTS } from './defaults.js';
 import { readReadinessProbe } from './readiness-probe.js';
 import { readAnnotations } from './autoscaling.js';
 import { dns1123LabelReason, endpointReason, envNameReason } from './names.js';
-import { aBoolean, aNumber, aString, join, readList, readMap, readValue, valueNode, withRule, type Check, type Field, type Reporter } from './yaml-reader.js';
+import { aBoolean, aNumber, aString, join, oneOf, readList, readMap, readValue, valueNode, withRule, type Check, type Field, type Reporter } from './yaml-reader.js';
 
 const REVISION_KEYS = [
   'name', 'command', 'endpoints', 'kubernetes', 'env', 'readinessPath', 'readinessProbe', 'containerConcurrency',
-  'timeoutSeconds', 'responseStartTimeoutSeconds', 'idleTimeoutSeconds', 'queueProxy', 'annotations',
+  'timeoutSeconds', 'responseStartTimeoutSeconds', 'idleTimeoutSeconds', 'queueProxy', 'protocol', 'annotations',
 ] as const;
+/** How the edge speaks to a pod: Knative's port names (`h2c`: HTTP/2 with prior knowledge, as gRPC needs). */
+export const PROTOCOLS = ['http1', 'h2c'] as const;
 const RUNS = ['command', 'endpoints', 'kubernetes'] as const;
 
 export interface RevisionRead {
@@ -132,6 +134,7 @@ export function readRevision(
   const responseStartTimeoutSeconds = get('responseStartTimeoutSeconds', aNumber({ min: 0, max: timeoutSeconds, integer: true }), Math.min(defaults.revisionResponseStartTimeoutSeconds, timeoutSeconds));
   const idleTimeoutSeconds = get('idleTimeoutSeconds', aNumber({ min: 0, max, integer: true }), Math.min(defaults.revisionIdleTimeoutSeconds, max));
   const queueProxy = get('queueProxy', aBoolean, REVISION_DEFAULTS.queueProxy);
+  const protocol = get<UpstreamProtocol>('protocol', oneOf(PROTOCOLS), REVISION_DEFAULTS.protocol);
   const { annotations, autoscaling } = readAnnotations(r, fields.get('annotations'), global);
   if (name === undefined) return undefined;
   const nameNode = valueNode(nameField as Field);
@@ -150,6 +153,7 @@ export function readRevision(
     responseStartTimeoutSeconds,
     idleTimeoutSeconds,
     queueProxy,
+    protocol,
     annotations,
     autoscaling,
   };

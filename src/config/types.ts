@@ -48,6 +48,8 @@ export interface KubernetesTarget {
   readonly port: number;
 }
 
+export type UpstreamProtocol = 'http1' | 'h2c';
+
 export interface RevisionSpec {
   readonly name: string;
   readonly service: string;
@@ -64,6 +66,8 @@ export interface RevisionSpec {
   readonly responseStartTimeoutSeconds: number; // 0 = none (timeoutSeconds bounds it): arrival → first response byte
   readonly idleTimeoutSeconds: number; // 0 = none: the longest gap with no byte either way
   readonly queueProxy: boolean;
+  /** How the edge speaks to the pod: HTTP/1.1, or HTTP/2 with prior knowledge (Knative's port name `h2c`). */
+  readonly protocol: UpstreamProtocol;
   readonly annotations: Readonly<Record<string, string>>;
   /** Global defaults with this revision's annotations applied. */
   readonly autoscaling: AutoscalerSettings;
@@ -116,6 +120,42 @@ export interface Config {
   readonly services: readonly ServiceSpec[];
   /** Every revision of every service, by name (names are unique across services). */
   readonly revisions: ReadonlyMap<string, RevisionSpec>;
+  /** The `tls:` section; absent: no HTTPS port. */
+  readonly tls?: TlsConfig;
+}
+
+/** The `tls:` section, its certificate files read and checked (config/tls.ts). */
+export interface TlsConfig {
+  /** The first entry answers clients whose SNI name no entry lists (and clients that send none). */
+  readonly certificates: readonly TlsCertificate[];
+  readonly minVersion: 'TLSv1.2' | 'TLSv1.3'; // min-version (TLSv1.2)
+  readonly redirectHttp: boolean; // redirect-http (false): the cleartext port answers 308 to https://
+}
+
+export interface TlsCertificate {
+  /** Lower-case, without a trailing dot; a wildcard is "*.example.com" (one label). */
+  readonly hosts: readonly string[];
+  /** Absolute paths (the file names relative to the config file's directory). */
+  readonly certFile: string;
+  readonly keyFile: string;
+  /** The files' content as read at load: the PEM chain (leaf first) and the private key. */
+  readonly certPem: string;
+  readonly keyPem: string;
+  /** The leaf certificate's validity, epoch ms. */
+  readonly notBefore: number;
+  readonly notAfter: number;
+}
+
+/**
+ * What parsing needs from outside: the TLS section's files and the time its
+ * certificates' dates are judged at. The shell (load.ts, watch.ts) passes
+ * the disk and the clock; tests pass what they like.
+ */
+export interface ConfigEnv {
+  /** The file's bytes; throws (an errno error) when it cannot be read. */
+  readFile(absolutePath: string): Buffer;
+  /** Epoch ms. */
+  readonly now: number;
 }
 
 /** One problem found in a config file, reported as FILE:LINE:COL: message. */

@@ -55,6 +55,7 @@ describe('a valid config becomes the frozen Config', () => {
       responseStartTimeoutSeconds: 0,
       idleTimeoutSeconds: 0,
       queueProxy: false,
+      protocol: 'http1',
       annotations: { 'autoscaling.knative.dev/target': '10', 'autoscaling.knative.dev/max-scale': '5' },
       autoscaling: { ...DEFAULT_AUTOSCALER, target: 10, maxScale: 5 },
     });
