@@ -1,16 +1,18 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it, test } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, test } from 'vitest';
 import { loadConfigFile } from '../../src/config/load.js';
 import { watchConfig } from '../../src/config/watch.js';
 import type { Config, ConfigProblem } from '../../src/config/types.js';
 import { BASE, broken } from './fixtures.js';
 import { waitFor } from '../support/wait.js';
+import { makeCertificates, type LeafFiles, type TestCertificates } from '../support/certs.js';
 
 let dir: string;
 let file: string;
 let configs: Config[];
+let warningSets: (readonly ConfigProblem[])[];
 let problemSets: ConfigProblem[][];
 let watcher: { close(): void } | undefined;
 
@@ -19,6 +21,7 @@ beforeEach(async () => {
   file = path.join(dir, 'tidegate.yaml');
   await fs.writeFile(file, BASE);
   configs = [];
+  warningSets = [];
   problemSets = [];
   watcher = watchConfig(file, { onConfig: (c) => configs.push(c), onProblems: (p) => problemSets.push(p) }, { debounceMs: 50 });
 });
@@ -144,5 +147,108 @@ describe('the watcher starts from the text that was loaded', () => {
     watcher = watchConfig(file, { onConfig: (c) => configs.push(c), onProblems: (p) => problemSets.push(p) }, { debounceMs: 50, loadedText: loaded.text });
     await settle();
     expect(configs.length + problemSets.length).toBe(0);
+  });
+});
+
+describe('the TLS files are watched too', () => {
+  let certs: TestCertificates;
+  let a: LeafFiles;
+  let b: LeafFiles;
+  const TLS = `domain: example.com
+tls:
+  certificates:
+    - hosts: [a.example.com]
+      cert: certs/a.pem
+      key: certs/a-key.pem
+services:
+  - name: hello
+    revisions: [{ name: hello-1, endpoints: ["127.0.0.1:9001"] }]
+`;
+
+  beforeAll(async () => {
+    certs = await makeCertificates(['a.example.com'], { name: 'a' });
+    a = certs.leaf;
+    b = await certs.issue(['a.example.com', 'b.example.com'], { name: 'b' });
+  }, 30_000);
+  afterAll(() => certs?.cleanup());
+
+  /** Replaces a file the way editors and cert-manager do: a new file renamed over the old one. */
+  async function replace(target: string, from: string): Promise<void> {
+    const tmp = `${target}.tmp-${Math.random().toString(36).slice(2)}`;
+    await fs.copyFile(from, tmp);
+    await fs.rename(tmp, target);
+  }
+
+  async function start(debounceMs = 200): Promise<void> {
+    watcher?.close();
+    await fs.mkdir(path.join(dir, 'certs'));
+    await fs.copyFile(a.cert, path.join(dir, 'certs/a.pem'));
+    await fs.copyFile(a.key, path.join(dir, 'certs/a-key.pem'));
+    await save(TLS);
+    const loaded = await loadConfigFile(file);
+    expect(loaded.ok).toBe(true);
+    watcher = watchConfig(file, { onConfig: (c, w) => (configs.push(c), warningSets.push(w)), onProblems: (p) => problemSets.push(p) }, { debounceMs, loadedText: loaded.text, loadedFiles: loaded.files });
+  }
+
+  const servedPem = (c: Config | undefined) => c?.tls?.certificates[0]?.certPem;
+
+  it('a renewed certificate and key (the config file untouched) → onConfig once with the new certificate', async () => {
+    await start();
+    await replace(path.join(dir, 'certs/a-key.pem'), b.key);
+    await replace(path.join(dir, 'certs/a.pem'), b.cert);
+    await waitFor(() => configs.length > 0, 3000, 'a new config');
+    await settle();
+    expect(problemSets).toEqual([]);
+    expect(configs).toHaveLength(1);
+    expect(servedPem(configs[0])).toBe(await fs.readFile(b.cert, 'utf8'));
+  });
+
+  it('a broken certificate is refused at its line:col, and the running config stays', async () => {
+    await start(50);
+    await fs.writeFile(path.join(dir, 'certs/a.pem'), 'not a certificate');
+    await waitFor(() => problemSets.length > 0, 3000, 'reported problems');
+    await settle();
+    expect(configs).toHaveLength(0);
+    expect(problemSets).toEqual([[{ file, line: 5, col: 13, message: 'tls.certificates[0].cert: certs/a.pem holds no PEM certificate (no "-----BEGIN CERTIFICATE-----" block)' }]]);
+    // Fixed again: the config comes back.
+    await replace(path.join(dir, 'certs/a.pem'), a.cert);
+    await waitFor(() => configs.length > 0, 3000, 'the config again');
+    expect(servedPem(configs[0])).toBe(await fs.readFile(a.cert, 'utf8'));
+  });
+
+  it('rewriting a certificate with the same bytes is not a change', async () => {
+    await start(50);
+    await replace(path.join(dir, 'certs/a.pem'), a.cert);
+    await fs.writeFile(path.join(dir, 'certs/a-key.pem'), await fs.readFile(a.key));
+    await settle(600);
+    expect(configs.length + problemSets.length).toBe(0);
+  });
+
+  it('a certificate changed between the load and the start of the watch is applied', async () => {
+    watcher?.close();
+    await fs.mkdir(path.join(dir, 'certs'));
+    await fs.copyFile(a.cert, path.join(dir, 'certs/a.pem'));
+    await fs.copyFile(a.key, path.join(dir, 'certs/a-key.pem'));
+    await save(TLS);
+    const loaded = await loadConfigFile(file);
+    await replace(path.join(dir, 'certs/a-key.pem'), b.key);
+    await replace(path.join(dir, 'certs/a.pem'), b.cert);
+    watcher = watchConfig(file, { onConfig: (c) => configs.push(c), onProblems: (p) => problemSets.push(p) }, { debounceMs: 50, loadedText: loaded.text, loadedFiles: loaded.files });
+    await waitFor(() => configs.length > 0, 3000, 'a new config');
+    expect(servedPem(configs[0])).toBe(await fs.readFile(b.cert, 'utf8'));
+  });
+
+  it('a reload hands over its warnings; a file the new text names is watched from then on', async () => {
+    await start(50);
+    // The edit points at b's files under new names in a new directory, for a host b does not name.
+    await fs.mkdir(path.join(dir, 'more'));
+    await fs.copyFile(b.cert, path.join(dir, 'more/b.pem'));
+    await fs.copyFile(b.key, path.join(dir, 'more/b-key.pem'));
+    await save(TLS.replace('certs/a.pem', 'more/b.pem').replace('certs/a-key.pem', 'more/b-key.pem').replace('[a.example.com]', '[c.example.com]'));
+    await waitFor(() => configs.length > 0, 3000, 'a new config');
+    expect(warningSets[0]?.map((w) => w.message)).toEqual([expect.stringMatching(/^tls\.certificates\[0\]\.hosts\[0\]: the certificate more\/b\.pem does not name c\.example\.com/)]);
+    await fs.writeFile(path.join(dir, 'more/b.pem'), 'gone');
+    await waitFor(() => problemSets.length > 0, 3000, 'the new file watched');
+    expect(problemSets[0]?.[0]?.message).toMatch(/more\/b\.pem holds no PEM certificate/);
   });
 });

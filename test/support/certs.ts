@@ -31,7 +31,7 @@ export interface IssueOptions {
   notBefore?: Date;
   /** Default: notBefore + `days`. */
   notAfter?: Date;
-  /** Default 2. */
+  /** Default 30 (beyond the 14 days under which a load warns). */
   days?: number;
 }
 
@@ -70,7 +70,7 @@ copy_extensions = none
 commonName = supplied
 `;
 
-/** A CA in a new temporary directory, and a leaf for `names` valid from an hour ago for `opts.days` (2) days. */
+/** A CA in a new temporary directory, and a leaf for `names` valid from an hour ago for `opts.days` (30) days. */
 export async function makeCertificates(names: readonly string[], opts: IssueOptions = {}): Promise<TestCertificates> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'tidegate-certs-'));
   const openssl = (...args: string[]) => run('openssl', args, { cwd: dir });
@@ -86,7 +86,7 @@ export async function makeCertificates(names: readonly string[], opts: IssueOpti
   const sign = async (leafNames: readonly string[], o: IssueOptions): Promise<LeafFiles> => {
     const stem = o.name ?? `leaf-${++seq}`;
     const notBefore = o.notBefore ?? new Date(Date.now() - HOUR_MS);
-    const notAfter = o.notAfter ?? new Date(notBefore.getTime() + (o.days ?? 2) * 24 * HOUR_MS);
+    const notAfter = o.notAfter ?? new Date(notBefore.getTime() + (o.days ?? 30) * 24 * HOUR_MS);
     const ext = `${stem}.ext`;
     writeFileSync(path.join(dir, ext), `[leaf]\nsubjectAltName = ${san(leafNames)}\nextendedKeyUsage = serverAuth\nbasicConstraints = CA:false\n`);
     await openssl('req', ...EC, '-keyout', `${stem}-key.pem`, '-out', `${stem}.csr`, '-subj', `/CN=${leafNames[0] ?? stem}`);
