@@ -2,7 +2,8 @@
  * One Knative `serving.knative.dev/v1` Service document → the revision its
  * template defines, in tidegate's own terms (DESIGN.md "Knative manifests as
  * config"): the container's command + args run as a local pod (the image is
- * not pulled), env and the readinessProbe carry over, containerConcurrency
+ * not pulled), env and the readinessProbe carry over, a port named `h2c`
+ * makes the revision's protocol h2c, containerConcurrency
  * and the timeouts are Knative's fields, and the annotations
  * `tidegate.dev/endpoints` / `tidegate.dev/kubernetes` choose the other
  * actuators.
@@ -149,6 +150,10 @@ function containerEntries(r: Reporter, f: Field | undefined, podField: Field, ot
     const pf = first && readMap(r, first.node, first.path, ['containerPort', 'name', 'protocol', 'hostPort', 'hostIP'], ports.keyNode);
     const cp = pf?.get('containerPort');
     if (cp) readValue(r, cp, (v) => (typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= 65535 ? { ok: true, value: v } : { ok: false, reason: 'must be a port in 1..65535' }));
+    // Knative's convention: the port's name says how to speak to the app (h2c: HTTP/2 with prior knowledge, as gRPC needs).
+    const pn = pf?.get('name');
+    const protocol = pn && readValue(r, pn, (v) => (v === 'h2c' || v === 'http1' ? { ok: true, value: v } : { ok: false, reason: 'must be h2c or http1 (Knative allows only these port names)' }));
+    if (pn && protocol !== undefined) out.push(['protocol', pn.keyNode, scalar(protocol, pn.node)]);
   }
   return out;
 }
