@@ -12,6 +12,7 @@ import { StoreView } from '../store/view.js';
 import type { Store } from '../store/store.js';
 import { Edge } from '../router/edge.js';
 import { EdgeServer } from '../router/edge-server.js';
+import { listenFronts } from './fronts.js';
 import { EdgeMetrics } from '../admin/metrics.js';
 import { AdminServer } from '../admin/server.js';
 import { buildStatus } from '../admin/status.js';
@@ -55,10 +56,18 @@ export interface ServeOptions {
   traceDelayMs?: number;
   /** `--workers`: event loops serving the data port (default 1: this thread alone). */
   workers?: number;
+  /** `--tls-port`: the HTTPS port (default 8443 when the config has `tls:`; an error without it). */
+  tlsPort?: number;
+  /** `--h2c-port`: cleartext HTTP/2 with prior knowledge (default off). */
+  h2cPort?: number;
 }
 
 export interface ServeHandle {
   port: number;
+  /** The HTTPS port, or null without `tls:`. */
+  tlsPort: number | null;
+  /** The h2c port, or null without `--h2c-port`. */
+  h2cPort: number | null;
   adminPort: number;
   edge: Edge;
   store: Store;
@@ -182,6 +191,8 @@ export async function startServe(opts: ServeOptions): Promise<ServeHandle> {
     const port = await loops.listen(server, host, opts.port);
     undo.push(() => server.stopListening());
     undo.push(() => loops.terminate());
+    const fronts = await listenFronts(edge, config, host, opts, logger);
+    undo.push(() => fronts.destroy());
     const adminPort = await admin.listen(adminHost, opts.adminPort);
     undo.push(() => admin.close());
 
@@ -249,8 +260,10 @@ export async function startServe(opts: ServeOptions): Promise<ServeHandle> {
     periodic.unref?.();
 
     const watcher = watchConfig(opts.configFile, {
-      onConfig: (next) => {
+      onConfig: (next, warnings) => {
+        for (const w of warnings) logger.warn({ file: w.file, line: w.line, col: w.col }, formatProblem(w));
         config = next;
+        fronts.reconfigure(next);
         loops.config(edge, next);
         for (const rev of next.revisions.keys()) refresh(rev);
         registerStatic();
@@ -261,7 +274,7 @@ export async function startServe(opts: ServeOptions): Promise<ServeHandle> {
         metrics.configReloads.labels('failed').inc();
         for (const p of problems) logger.error({ file: p.file, line: p.line, col: p.col }, `config reload refused: ${formatProblem(p)}`);
       },
-    }, { loadedText: loaded.text });
+    }, { loadedText: loaded.text, loadedFiles: loaded.files });
 
     started = true;
     const urls = { url: urlOf(host, port, '/'), dashboard: urlOf(adminHost, adminPort, '/'), metrics: urlOf(adminHost, adminPort, '/metrics') };
@@ -269,6 +282,8 @@ export async function startServe(opts: ServeOptions): Promise<ServeHandle> {
       {
         address: host,
         port,
+        tlsPort: fronts.tlsPort,
+        h2cPort: fronts.h2cPort,
         adminAddress: adminHost,
         adminPort,
         ...urls,
@@ -287,12 +302,14 @@ export async function startServe(opts: ServeOptions): Promise<ServeHandle> {
       closing = true;
       logger.info('shutting down: no new connections, finishing in-flight requests');
       server.stopListening();
+      fronts.stopListening();
       watcher.close();
       edge.closeWebSockets();
       const drainMs = opts.drainTimeoutMs ?? 30_000;
       const bound = new Promise<void>((resolve) => clock.setTimeout(resolve, drainMs));
       await Promise.all([Promise.race([edge.drained(), bound]), loops.drain(drainMs)]);
       edge.close();
+      fronts.destroy();
       clock.clearInterval(periodic);
       sampler.stop();
       await runner.stop();
@@ -305,7 +322,7 @@ export async function startServe(opts: ServeOptions): Promise<ServeHandle> {
       admin.close();
       logger.info('stopped');
     };
-    return { port, adminPort, edge, store: st, view: v, actuator, metrics, loops, config: () => config, close };
+    return { port, tlsPort: fronts.tlsPort, h2cPort: fronts.h2cPort, adminPort, edge, store: st, view: v, actuator, metrics, loops, config: () => config, close };
   } catch (err) {
     // Undo what started, newest first; the error that stopped startup is the one reported.
     for (const step of undo.reverse()) {
@@ -351,6 +368,8 @@ export async function main(values: Record<string, string | boolean | undefined>)
       configFile,
       port: Number(str('port') ?? 8080),
       adminPort: Number(str('admin-port') ?? 9090),
+      ...(str('tls-port') !== undefined ? { tlsPort: Number(str('tls-port')) } : {}),
+      ...(str('h2c-port') !== undefined ? { h2cPort: Number(str('h2c-port')) } : {}),
       host: str('address') ?? '0.0.0.0',
       adminHost: str('admin-address') ?? '127.0.0.1',
       logger,

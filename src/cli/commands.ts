@@ -17,6 +17,8 @@ export const SERVE: CommandSpec = {
     config,
     port: { kind: 'port', env: 'PORT', default: '8080', help: 'data-plane port' },
     address: { kind: 'address', env: 'TIDEGATE_ADDRESS', default: '0.0.0.0', help: 'data-plane bind address (:: for dual stack)' },
+    'tls-port': { kind: 'port', env: 'TIDEGATE_TLS_PORT', help: 'HTTPS port, HTTP/1.1 and HTTP/2 by ALPN (default 8443 when the config has a tls: section)' },
+    'h2c-port': { kind: 'port', env: 'TIDEGATE_H2C_PORT', help: 'cleartext HTTP/2 port, prior knowledge (gRPC without TLS; default off)' },
     'admin-port': { kind: 'port', env: 'ADMIN_PORT', default: '9090', help: 'admin port: /metrics, /healthz, /readyz, /status, dashboard' },
     'admin-address': { kind: 'address', env: 'TIDEGATE_ADMIN_ADDRESS', default: '127.0.0.1', help: 'admin bind address (0.0.0.0 so Prometheus can scrape from elsewhere)' },
     redis,

@@ -122,7 +122,7 @@ export class RevisionRuntime {
     for (const r of records) {
       if (!r.ready) continue;
       const old = this.pods.get(r.id);
-      next.set(r.id, old && old.address === r.address ? old : new PodHandle(r, this.upstream));
+      next.set(r.id, old && old.address === r.address && old.protocol === this.spec.protocol ? old : new PodHandle(r, this.upstream, this.spec.protocol));
     }
     for (const [id, old] of this.pods) if (next.get(id) !== old) old.pool.close();
     this.pods = next;

@@ -137,7 +137,7 @@ describe('the TLS port', () => {
     const wsPort = (wss.address() as { port: number }).port;
     bare.setPods('app-1', [`127.0.0.1:${wsPort}`]);
     try {
-      const client = new WebSocket(`wss://127.0.0.1:${port}/socket`, { headers: { host: 'app.example.com' }, ca: certA.cert, servername: 'app.example.com' });
+      const client = new WebSocket(`wss://127.0.0.1:${port}/socket`, { headers: { host: 'app.example.com' }, ca: certA.cert, servername: 'app.example.com' } as WebSocket.ClientOptions);
       await new Promise((resolve, reject) => {
         client.once('open', resolve);
         client.once('error', reject);

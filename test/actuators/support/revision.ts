@@ -21,6 +21,7 @@ export function localRevision(over: Partial<RevisionSpec> = {}): RevisionSpec {
     responseStartTimeoutSeconds: 0,
     idleTimeoutSeconds: 0,
     queueProxy: false,
+    protocol: 'http1',
     annotations: {},
     // The actuators never read the autoscaling settings.
     autoscaling: {} as AutoscalerSettings,

@@ -1,0 +1,75 @@
+import type { Config } from '../config/types.js';
+import type { Logger } from '../shared/log.js';
+import { TidegateError } from '../shared/errors.js';
+import type { Edge } from '../router/edge.js';
+import { H2Server } from '../router/h2-server.js';
+import { TlsServer } from '../router/tls-server.js';
+import { tlsCertificatesOf } from '../config/tls.js';
+
+/** `tls:` with no `--tls-port`: Knative's and the design's default HTTPS port. */
+export const DEFAULT_TLS_PORT = 8443;
+
+/**
+ * serve's listeners beside the uWS data port: the HTTPS port (when the
+ * config has `tls:`) and the cleartext HTTP/2 port (`--h2c-port`). Both are
+ * node:tls / node:http2 and run on the main event loop only (node 20 has no
+ * SO_REUSEPORT for them; `--workers` adds loops to the cleartext port).
+ */
+export class Fronts {
+  constructor(
+    private readonly edge: Edge,
+    private readonly h2: H2Server | null,
+    private readonly tls: TlsServer | null,
+    readonly tlsPort: number | null,
+    readonly h2cPort: number | null,
+    private readonly log: Logger,
+  ) {}
+
+  /** A reloaded config: new certificates for new handshakes, redirect-http on or off. */
+  reconfigure(config: Config): void {
+    if (config.tls === undefined) {
+      if (this.tls !== null) this.log.warn('the reloaded config has no tls: section; the TLS port keeps its certificates until a restart');
+      return;
+    }
+    if (this.tls === null || this.tlsPort === null) {
+      this.log.warn('the reloaded config has a tls: section; the TLS port opens at the next restart');
+      return;
+    }
+    this.tls.setCertificates(tlsCertificatesOf(config.tls));
+    this.edge.redirectHttpTo = config.tls.redirectHttp ? this.tlsPort : 0;
+  }
+
+  stopListening(): void {
+    this.tls?.stopListening();
+    this.h2?.stopListening();
+  }
+
+  destroy(): void {
+    this.tls?.destroy();
+    this.h2?.destroy();
+  }
+}
+
+/** Binds the HTTPS and h2c ports that the config and flags ask for; TG_ERR_LISTEN names a port that cannot be bound. */
+export async function listenFronts(edge: Edge, config: Config, host: string, opts: { tlsPort?: number; h2cPort?: number }, log: Logger): Promise<Fronts> {
+  if (opts.tlsPort !== undefined && config.tls === undefined) {
+    throw new TidegateError('TG_ERR_LISTEN', `--tls-port ${opts.tlsPort} needs a tls: section in the config (its certificates)`);
+  }
+  const wantH2 = opts.h2cPort !== undefined || config.tls !== undefined;
+  const h2 = wantH2 ? new H2Server(edge, log) : null;
+  let tls: TlsServer | null = null;
+  try {
+    const h2cPort = opts.h2cPort !== undefined ? await h2!.listen(host, opts.h2cPort) : null;
+    let tlsPort: number | null = null;
+    if (config.tls !== undefined) {
+      tls = new TlsServer(edge, h2!, tlsCertificatesOf(config.tls), log);
+      tlsPort = await tls.listen(host, opts.tlsPort ?? DEFAULT_TLS_PORT);
+      if (config.tls.redirectHttp) edge.redirectHttpTo = tlsPort;
+    }
+    return new Fronts(edge, h2, tls, tlsPort, h2cPort, log);
+  } catch (err) {
+    tls?.destroy();
+    h2?.destroy();
+    throw err;
+  }
+}
