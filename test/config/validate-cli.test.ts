@@ -18,7 +18,7 @@ beforeAll(async () => {
   await fs.writeFile(path.join(dir, 'bad.yaml'), broken('timeoutSeconds: 300', 'timeoutSeconds: 900').replace('percent: 90', 'percent: 80'));
   // The build emits even when files other helpers are still writing have type errors.
   spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'ignore', timeout: 120_000 });
-});
+}, 150_000); // the build's own bound, not the 30 s hook default (a loaded machine builds slower)
 
 afterAll(async () => {
   await fs.rm(dir, { recursive: true, force: true });
