@@ -250,14 +250,14 @@ export class RequestHeadReader {
 
   /** The peer's address as text: dotted IPv4 (also for IPv4-mapped IPv6), else uWS's IPv6 text. */
   clientAddress(res: HttpResponse): string {
-    let b = new Uint8Array(this.proxied ? res.getProxiedRemoteAddress() : res.getRemoteAddress());
-    // A proxied connection without its header (not the TLS front's): the peer itself.
-    const own = !this.proxied || b.length > 0;
-    if (!own) b = new Uint8Array(res.getRemoteAddress());
+    // The TLS front's PROXY header names the client; a connection without one (not the front's) is the peer itself.
+    const proxied = this.proxied ? new Uint8Array(res.getProxiedRemoteAddress()) : null;
+    const viaHeader = proxied !== null && proxied.length > 0;
+    const b = viaHeader ? proxied : new Uint8Array(res.getRemoteAddress());
     let o = -1;
     if (b.length === 4) o = 0;
     else if (b.length === 16 && isV4Mapped(b)) o = 12;
-    if (o < 0) return Buffer.from(this.proxied && own ? res.getProxiedRemoteAddressAsText() : res.getRemoteAddressAsText()).toString('latin1');
+    if (o < 0) return Buffer.from(viaHeader ? res.getProxiedRemoteAddressAsText() : res.getRemoteAddressAsText()).toString('latin1');
     const v4 = ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
     if (v4 !== this.lastV4) {
       this.lastV4 = v4;

@@ -113,5 +113,10 @@ describe('serve with tls:', () => {
       'the redirect',
     ).then((r) => expect(r.headers.location).toBe(`https://app.example.com:${edge.tlsPort}/a/b?c=1`));
     expect((await get('app.example.com')).status).toBe(200);
+    // A Host that is not a name (it would be written into Location) is refused, not redirected.
+    const hostile = await request(`http://127.0.0.1:${edge.port}/`, { headers: { host: 'evil.test/x?' } });
+    await hostile.body.text();
+    expect(hostile.statusCode).toBe(400);
+    expect(hostile.headers.location).toBeUndefined();
   });
 });

@@ -147,6 +147,16 @@ describe('HTTP/2 with prior knowledge (h2c) through the edge', () => {
     await waitFor(() => bare.edge.revision('app-1')!.throttler.inFlightOf('app-1-0') === 0, 3000, 'its slot back');
   });
 
+  it('a body longer than its content-length is refused by the HTTP/2 layer: a reset, and nothing extra reaches the pod', async () => {
+    const stream = session.request({ ':authority': 'app.example.com', ':path': '/echo', ':method': 'POST', 'content-length': '5' });
+    const reset = new Promise<number>((resolve) => stream.on('close', () => resolve(stream.rstCode ?? -1)));
+    stream.on('error', () => undefined);
+    stream.end('0123456789GET /smuggled HTTP/1.1\r\nhost: app.example.com\r\n\r\n');
+    expect(await reset).toBe(http2.constants.NGHTTP2_PROTOCOL_ERROR);
+    expect((await call({ ':method': 'GET', ':path': '/after' })).status).toBe(200);
+    expect(pod.seen.some((r) => r.url === '/smuggled')).toBe(false);
+  });
+
   it('answers curl --http2-prior-knowledge', async () => {
     const { stdout } = await run('curl', ['-sS', '--http2-prior-knowledge', '-H', 'Host: app.example.com', '-o', '/dev/null', '-w', '%{http_version} %{http_code}', `http://127.0.0.1:${port}/`]);
     expect(stdout).toBe('2 200');

@@ -178,6 +178,21 @@ describe('the TLS port', () => {
     front.setCertificates(certificates(certA));
   });
 
+  it("a client's own PROXY header inside TLS cannot set the address the pod sees", async () => {
+    const before = pod.seen.length;
+    const spoof = proxyHeader({ remoteAddress: '10.9.9.9', localAddress: '10.0.0.1', remotePort: 1, localPort: 2 } as never);
+    const socket = tls.connect({ host: '127.0.0.1', port, servername: 'app.example.com', ca: certA.cert, ALPNProtocols: ['http/1.1'] });
+    await new Promise((r) => socket.once('secureConnect', r));
+    socket.write(Buffer.concat([spoof, Buffer.from('GET /spoofed HTTP/1.1\r\nHost: app.example.com\r\n\r\n')]));
+    let answer = '';
+    socket.on('data', (c: Buffer) => (answer += c.toString('latin1')));
+    socket.on('error', () => undefined);
+    await new Promise((r) => socket.once('close', r));
+    expect(pod.seen.slice(before).filter((r) => r.headers['x-forwarded-for'] === '10.9.9.9')).toEqual([]);
+    expect(answer.startsWith('HTTP/1.1 200')).toBe(false);
+    expect((await httpsGet('/', certA.cert)).status).toBe(200);
+  });
+
   it('a client that fails the handshake costs nothing else', async () => {
     await expect(httpsGet('/', certB.cert)).rejects.toThrow(/self.signed|unable to verify|certificate/i);
     expect((await httpsGet('/', certA.cert)).status).toBe(200);
