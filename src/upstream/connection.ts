@@ -41,6 +41,8 @@ export class UpstreamConnection implements DispatchController, ResponseSink {
       this.feedError = err;
     }
   };
+  /** A 101 the parser just read, for switchProtocols once the cork is over. */
+  private upgradeHead: ResponseHead | null = null;
   /** After a 101: who hears the pod's bytes. The connection never goes back to its pool. */
   private tunnel: TunnelHandler | null = null;
   private feedError: unknown = null;
@@ -195,7 +197,25 @@ export class UpstreamConnection implements DispatchController, ResponseSink {
       handler.onResponseStart(head);
       return;
     }
-    // The parser took the 101 only for a request that asked for it.
+    // The parser took the 101 only for a request that asked for it (and
+    // stops there). The handler hears of it once the read's cork is over:
+    // see switchProtocols.
+    this.upgradeHead = head;
+  }
+
+  /**
+   * A 101 goes to the handler outside its cork, because uWS.js (v20.30)
+   * cannot upgrade a response inside res.cork() made outside uWS's own
+   * callbacks: after the handler, cork() checks whether the socket moved to
+   * tell an upgrade happened, but adopting it into the WebSocket context
+   * often keeps its address (the WebSocket's data is smaller), so cork() reads
+   * HttpResponseData::state from the WebSocket's bytes and, when they happen
+   * to look like "Connection: close, answered", shuts the new WebSocket down:
+   * the client sees its 101 and then a FIN, no close frame (1006), and its
+   * first message is lost (uNetworking/uWebSockets#1928, fixed upstream by
+   * #1929). Uncorked, upgrade() writes the 101 itself.
+   */
+  private switchProtocols(handler: DispatchHandler, head: ResponseHead): void {
     this.handler = null;
     const tunnel = handler.onUpgrade(head, this.asTunnel());
     if (tunnel === null) this.destroy();
@@ -253,6 +273,11 @@ export class UpstreamConnection implements DispatchController, ResponseSink {
     this.data = data;
     handler.cork(this.feedData);
     this.data = null;
+    const upgrade = this.upgradeHead;
+    if (upgrade !== null) {
+      this.upgradeHead = null;
+      this.switchProtocols(handler, upgrade);
+    }
     const tunnel = this.switched;
     if (tunnel !== null) {
       // The bytes after the 101, in the same read.
