@@ -8,7 +8,6 @@
  * throttlers decide for every loop (admission.ts), so a pod's limit holds
  * across them. Revisions without a limit never leave their loop.
  */
-import net from 'node:net';
 import { AggregatorRegistry, type Registry } from 'prom-client';
 import type { Config } from '../config/types.js';
 import type { EdgeMetrics } from '../admin/metrics.js';
@@ -16,9 +15,8 @@ import type { WriteFn } from '../observe/line-writer.js';
 import type { MetricSource } from '../admin/history-sampler.js';
 import type { Edge } from '../router/edge.js';
 import type { EdgeServer } from '../router/edge-server.js';
-import { TidegateError } from '../shared/errors.js';
+import { ensurePortFree, freePort } from '../shared/listen.js';
 import type { Logger } from '../shared/log.js';
-import { hostPort } from '../shared/uws.js';
 import type { PodRecord, PodStat, RevisionStatus } from '../store/store.js';
 import { LoopAdmission } from './admission.js';
 import type { WorkerInit } from './worker-protocol.js';
@@ -74,7 +72,7 @@ export class EventLoops {
     // Port 0 (tests): a port the kernel picked for a socket with SO_REUSEPORT cannot be joined by the
     // next one on Linux, so the loops agree on a free port first.
     const target = port === 0 ? await freePort(host) : port;
-    await ensureFree(host, target);
+    await ensurePortFree(host, target, 'data port');
     return server.listen(host, target, true);
   }
 
@@ -203,27 +201,4 @@ export function mergeStats(stats: readonly PodStat[]): PodStat[] {
     );
   }
   return [...byPod.values()];
-}
-
-/** A port free on `host` now (the kernel's pick for a plain socket, closed again). */
-function freePort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen({ host, port: 0, exclusive: true }, () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
-/** Fails with TG_ERR_LISTEN when another process holds host:port (checked by binding it without SO_REUSEPORT). */
-function ensureFree(host: string, port: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', (err: NodeJS.ErrnoException) =>
-      reject(new TidegateError('TG_ERR_LISTEN', `cannot listen on ${hostPort(host, port)} (data port): ${err.code === 'EADDRINUSE' ? 'address in use' : err.message}`)),
-    );
-    probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve()));
-  });
 }

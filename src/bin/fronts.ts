@@ -4,24 +4,43 @@ import { TidegateError } from '../shared/errors.js';
 import type { Edge } from '../router/edge.js';
 import { H2Server } from '../router/h2-server.js';
 import { TlsServer } from '../router/tls-server.js';
+import { UwsTlsServer } from '../router/uws-tls-server.js';
 import { tlsCertificatesOf } from '../config/tls.js';
+import type { TlsConfig } from '../config/types.js';
 
 /** `tls:` with no `--tls-port`: Knative's and the design's default HTTPS port. */
 export const DEFAULT_TLS_PORT = 8443;
 
+/** The HTTPS port, either kind: node:tls with ALPN h2 (tls-server.ts) or, with `tls.http2: false`, uWS's own TLS (uws-tls-server.ts). */
+interface TlsPort {
+  setCertificates(tls: TlsConfig): void;
+  stopListening(): void;
+  destroy(): void;
+}
+
+/** The ALPN port as a TlsPort: it serves from the SNI contexts built from the config. */
+function alpnPort(server: TlsServer): TlsPort {
+  return {
+    setCertificates: (tls) => server.setCertificates(tlsCertificatesOf(tls)),
+    stopListening: () => server.stopListening(),
+    destroy: () => server.destroy(),
+  };
+}
+
 /**
  * serve's listeners beside the uWS data port: the HTTPS port (when the
- * config has `tls:`) and the cleartext HTTP/2 port (`--h2c-port`). Both are
- * node:tls / node:http2 and run on the main event loop only (node 20 has no
- * SO_REUSEPORT for them; `--workers` adds loops to the cleartext port).
+ * config has `tls:`) and the cleartext HTTP/2 port (`--h2c-port`). Both run
+ * on the main event loop only (node 20 has no SO_REUSEPORT for node:tls and
+ * node:http2; `--workers` adds loops to the cleartext port).
  */
 export class Fronts {
   constructor(
     private readonly edge: Edge,
     private readonly h2: H2Server | null,
-    private readonly tls: TlsServer | null,
+    private readonly tls: TlsPort | null,
     readonly tlsPort: number | null,
     readonly h2cPort: number | null,
+    private readonly http2: boolean,
     private readonly log: Logger,
   ) {}
 
@@ -35,7 +54,10 @@ export class Fronts {
       this.log.warn('the reloaded config has a tls: section; the TLS port opens at the next restart');
       return;
     }
-    this.tls.setCertificates(tlsCertificatesOf(config.tls));
+    if (config.tls.http2 !== this.http2) {
+      this.log.warn(`the reloaded config has tls.http2: ${config.tls.http2}; the TLS port keeps http2: ${this.http2} until a restart`);
+    }
+    this.tls.setCertificates(config.tls);
     this.edge.redirectHttpTo = config.tls.redirectHttp ? this.tlsPort : 0;
   }
 
@@ -55,18 +77,26 @@ export async function listenFronts(edge: Edge, config: Config, host: string, opt
   if (opts.tlsPort !== undefined && config.tls === undefined) {
     throw new TidegateError('TG_ERR_LISTEN', `--tls-port ${opts.tlsPort} needs a tls: section in the config (its certificates)`);
   }
-  const wantH2 = opts.h2cPort !== undefined || config.tls !== undefined;
-  const h2 = wantH2 ? new H2Server(edge, log) : null;
-  let tls: TlsServer | null = null;
+  const http2 = config.tls?.http2 ?? false;
+  const h2 = opts.h2cPort !== undefined || http2 ? new H2Server(edge, log) : null;
+  let tls: TlsPort | null = null;
   try {
     const h2cPort = opts.h2cPort !== undefined ? await h2!.listen(host, opts.h2cPort) : null;
     let tlsPort: number | null = null;
     if (config.tls !== undefined) {
-      tls = new TlsServer(edge, h2!, tlsCertificatesOf(config.tls), log);
-      tlsPort = await tls.listen(host, opts.tlsPort ?? DEFAULT_TLS_PORT);
+      const port = opts.tlsPort ?? DEFAULT_TLS_PORT;
+      if (http2) {
+        const server = new TlsServer(edge, h2!, tlsCertificatesOf(config.tls), log);
+        tls = alpnPort(server);
+        tlsPort = await server.listen(host, port);
+      } else {
+        const server = new UwsTlsServer(edge, config.tls, log);
+        tls = server;
+        tlsPort = await server.listen(host, port);
+      }
       if (config.tls.redirectHttp) edge.redirectHttpTo = tlsPort;
     }
-    return new Fronts(edge, h2, tls, tlsPort, h2cPort, log);
+    return new Fronts(edge, h2, tls, tlsPort, h2cPort, http2, log);
   } catch (err) {
     tls?.destroy();
     h2?.destroy();

@@ -13,7 +13,7 @@ import { itemField } from './revision.js';
 import { hostReason } from './names.js';
 import { aBoolean, aString, oneOf, readList, readMap, readValue, valueNode, withRule, type Field, type Reporter } from './yaml-reader.js';
 
-const TLS_KEYS = ['certificates', 'min-version', 'redirect-http'] as const;
+const TLS_KEYS = ['certificates', 'min-version', 'redirect-http', 'http2'] as const;
 const CERTIFICATE_KEYS = ['hosts', 'cert', 'key'] as const;
 const MIN_VERSIONS = ['TLSv1.2', 'TLSv1.3'] as const;
 const DAY_MS = 86_400_000;
@@ -40,6 +40,12 @@ export function readTls(r: Reporter, field: Field, baseDir: string, env: ConfigE
   const minVersion = mv ? readValue(r, mv, oneOf(MIN_VERSIONS)) : 'TLSv1.2';
   const rh = fields.get('redirect-http');
   const redirectHttp = rh ? readValue(r, rh, aBoolean) : false;
+  const h2 = fields.get('http2');
+  const http2 = h2 ? readValue(r, h2, aBoolean) : true;
+  if (http2 === false && minVersion === 'TLSv1.3' && mv) {
+    r.at(valueNode(mv), `${mv.path}: TLSv1.3 needs http2: true (with http2: false the TLS port is uWebSockets.js's own TLS, which has no minimum-version setting: it accepts TLSv1.2 and TLSv1.3)`);
+    return undefined;
+  }
   const list = fields.get('certificates');
   if (!list) {
     r.at(field.keyNode, `${field.path}: missing key "certificates" (at least one certificate and its key)`);
@@ -62,8 +68,8 @@ export function readTls(r: Reporter, field: Field, baseDir: string, env: ConfigE
     const c = readCertificate(r, item, list.keyNode, baseDir, env, minVersion ?? 'TLSv1.2', owners);
     if (c) certificates.push(c);
   }
-  if (minVersion === undefined || redirectHttp === undefined || certificates.length !== items.length) return undefined;
-  return { certificates, minVersion, redirectHttp };
+  if (minVersion === undefined || redirectHttp === undefined || http2 === undefined || certificates.length !== items.length) return undefined;
+  return { certificates, minVersion, redirectHttp, http2 };
 }
 
 function readCertificate(

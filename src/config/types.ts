@@ -130,6 +130,12 @@ export interface TlsConfig {
   readonly certificates: readonly TlsCertificate[];
   readonly minVersion: 'TLSv1.2' | 'TLSv1.3'; // min-version (TLSv1.2)
   readonly redirectHttp: boolean; // redirect-http (false): the cleartext port answers 308 to https://
+  /**
+   * http2 (true): the TLS port offers h2 and http/1.1 by ALPN (node:tls in
+   * front). false: HTTP/1.1 and WebSocket only, on uWebSockets.js's own TLS
+   * (router/uws-tls-server.ts): about twice the HTTPS/1.1 requests per CPU.
+   */
+  readonly http2: boolean;
 }
 
 export interface TlsCertificate {

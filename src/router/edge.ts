@@ -66,6 +66,8 @@ export class Edge {
   private readonly calls: CallContext;
   /** The calls that came over TLS (X-Forwarded-Proto: https; the client named by the TLS front). */
   private readonly tlsCalls: CallContext;
+  /** The calls of uWS's own TLS port (tls.http2: false): X-Forwarded-Proto: https, the peer's own address. */
+  private readonly secureCalls: CallContext;
   private readonly random: () => number;
   readonly clock: Clock;
   readonly log: Logger;
@@ -74,6 +76,7 @@ export class Edge {
   private readonly accessLog: AccessLog | null;
   private readonly reader = new RequestHeadReader();
   private readonly tlsReader = new RequestHeadReader('https', true);
+  private readonly secureReader = new RequestHeadReader('https', false);
   /** `tls.redirect-http`: the TLS port cleartext requests are sent to with a 308 (0: they are served). */
   redirectHttpTo = 0;
   /** Open WebSockets: a shutdown closes them with 1001. */
@@ -95,6 +98,7 @@ export class Edge {
     this.deadlines = new Deadlines(opts.clock);
     this.calls = { reader: this.reader, deadlines: this.deadlines, retry: EDGE_RETRY, buffers: opts.upstream.buffers, relays: this.relays };
     this.tlsCalls = { ...this.calls, reader: this.tlsReader };
+    this.secureCalls = { ...this.calls, reader: this.secureReader };
     this.rollouts = new RolloutDriver(opts.clock, () => {
       if (this.config !== null) this.rebuildTable(this.config);
     });
@@ -194,6 +198,15 @@ export class Edge {
 
   upgradeTls = (res: HttpResponse, req: HttpRequest, context: us_socket_context_t): void => {
     this.start(res, req, readClientUpgrade(req, context), this.tlsCalls, 'http/1.1');
+  };
+
+  /** The handlers of uWS's own TLS port (uws-tls-server.ts): no front, so the address is the peer's own (a PROXY header is not read). */
+  handleSecure = (res: HttpResponse, req: HttpRequest): void => {
+    this.start(res, req, null, this.secureCalls, 'http/1.1');
+  };
+
+  upgradeSecure = (res: HttpResponse, req: HttpRequest, context: us_socket_context_t): void => {
+    this.start(res, req, readClientUpgrade(req, context), this.secureCalls, 'http/1.1');
   };
 
   /**

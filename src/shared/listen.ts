@@ -1,4 +1,4 @@
-import type { Server } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import { TidegateError } from './errors.js';
 import { hostPort } from './host-port.js';
 
@@ -29,6 +29,33 @@ export function listenNode(server: Server, host: string, port: number, what: str
       server.off('error', onError);
       const address = server.address();
       resolve(typeof address === 'object' && address !== null ? address.port : port);
+    });
+  });
+}
+
+/**
+ * Rejects with TG_ERR_LISTEN when another process holds host:port, checked
+ * by binding it without SO_REUSEPORT and closing again: for listeners that
+ * must set SO_REUSEPORT themselves (the event loops of `--workers`, uWS's
+ * TLS port) and would otherwise share a port another program holds.
+ */
+export function ensurePortFree(host: string, port: number, what: string): Promise<void> {
+  if (port === 0) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', (err: NodeJS.ErrnoException) => reject(new TidegateError('TG_ERR_LISTEN', `cannot listen on ${hostPort(host, port)} (${what}): ${listenReason(err)}`)));
+    probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve()));
+  });
+}
+
+/** A port free on `host` now (the kernel's pick for a plain socket, closed again): what listeners that share a port by SO_REUSEPORT bind, as the kernel's own pick for one of them cannot be joined by the next on Linux. */
+export function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen({ host, port: 0, exclusive: true }, () => {
+      const address = probe.address();
+      probe.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
     });
   });
 }

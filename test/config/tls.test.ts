@@ -103,6 +103,13 @@ describe('a valid tls: section', () => {
     expect(plain.ok && 'tls' in plain.config).toBe(false);
   });
 
+  test('http2: true by default (the ALPN port); false chooses uWS\'s own TLS, HTTP/1.1 only', () => {
+    const given = parse(BASE_TLS);
+    expect(given.ok && given.config.tls?.http2).toBe(true);
+    const off = parse(BASE_TLS.replace('redirect-http: false', 'redirect-http: false\n  http2: false'));
+    expect(off.ok && off.config.tls?.http2).toBe(false);
+  });
+
   test('TLSv1.3 is accepted', () => {
     const result = parse(BASE_TLS.replace('TLSv1.2', 'TLSv1.3'));
     expect(result.ok && result.config.tls?.minVersion).toBe('TLSv1.3');
@@ -138,6 +145,14 @@ const cases: Case[] = [
   { rule: 'a key file that is no key', from: 'key: certs/other-key.pem', to: 'key: certs/other.pem', at: 'key: ‸certs/other.pem', message: /^tls\.certificates\[1\]\.key: certs\/other\.pem is not a PEM private key/ },
   { rule: 'a key of another certificate', from: 'key: certs/other-key.pem', to: 'key: example-key.pem', at: 'other.pem\n      key: ‸example-key.pem', message: /^tls\.certificates\[1\]\.key: the key example-key\.pem does not match the certificate certs\/other\.pem$/ },
   { rule: 'an unknown min-version', from: 'min-version: TLSv1.2', to: 'min-version: TLSv1.1', at: 'min-version: ‸TLSv1.1', message: /^tls\.min-version: must be one of TLSv1\.2, TLSv1\.3, got "TLSv1\.1"$/ },
+  { rule: 'http2 not a boolean', from: 'redirect-http: false', to: 'http2: off', at: 'http2: ‸off', message: /^tls\.http2: must be true or false, got "off"$/ },
+  {
+    rule: 'TLSv1.3 with http2: false (uWS has no minimum-version setting)',
+    from: 'min-version: TLSv1.2\n  redirect-http: false',
+    to: 'min-version: TLSv1.3\n  http2: false',
+    at: 'min-version: ‸TLSv1.3',
+    message: /^tls\.min-version: TLSv1\.3 needs http2: true \(with http2: false the TLS port is uWebSockets\.js's own TLS, which has no minimum-version setting: it accepts TLSv1\.2 and TLSv1\.3\)$/,
+  },
   { rule: 'redirect-http not a boolean', from: 'redirect-http: false', to: 'redirect-http: yes', at: 'redirect-http: ‸yes', message: /^tls\.redirect-http: must be true or false, got "yes"$/ },
 ];
 

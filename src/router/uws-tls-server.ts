@@ -1,0 +1,143 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { TlsCertificate, TlsConfig } from '../config/types.js';
+import type { Logger } from '../shared/log.js';
+import { ensurePortFree, freePort } from '../shared/listen.js';
+import { listenOn, uws, type TemplatedApp, type us_listen_socket } from '../shared/uws.js';
+import { relayBehavior } from '../proxy/ws-relay.js';
+import type { Edge } from './edge.js';
+
+/**
+ * The HTTPS port with `tls.http2: false`: uWebSockets.js's own TLS (SSLApp),
+ * HTTP/1.1 and WebSocket only, with no node:tls in front and no bridge, so
+ * about half the CPU per HTTPS/1.1 request of the ALPN port (tls-server.ts).
+ * uWS offers no ALPN: a client that asks for h2 gets HTTP/1.1.
+ *
+ * SNI: every host of every certificate is one uWS server name (a "*." name
+ * matches one more label; names match as the client sends them, so an
+ * upper-case name gets the default), each with its own router holding the
+ * edge's handlers; the first certificate is also the app's own, the one a
+ * client with no name or an unknown one gets. uWS reads certificates
+ * from files only, so the PEMs read and checked at load are written to a
+ * private 0700 directory for the moment uWS reads them, then removed.
+ *
+ * A reload swaps the server names in place (open connections keep theirs).
+ * The app's own certificate cannot be changed, so when the first
+ * certificate changes a new app takes the port: it listens beside the old
+ * one (both with SO_REUSEPORT, the port checked free first like any other
+ * port) and the old listen socket closes; the old app serves its open
+ * connections until they end.
+ */
+export class UwsTlsServer {
+  private app: TemplatedApp;
+  /** The apps a reload replaced: kept referenced while their connections live. */
+  private readonly retired: TemplatedApp[] = [];
+  private socket: us_listen_socket | null = null;
+  private host = '';
+  private port = 0;
+  private names: string[] = [];
+  /** The first certificate's chain and key, as the app's own certificate was made from. */
+  private own: string;
+  private readonly dir: string;
+  private written = 0;
+
+  constructor(
+    private readonly edge: Edge,
+    tls: TlsConfig,
+    private readonly log: Logger,
+  ) {
+    this.dir = mkdtempSync(path.join(os.tmpdir(), 'tidegate-tls-'));
+    const { app, own, names } = this.build(tls);
+    this.app = app;
+    this.own = own;
+    this.names = names;
+  }
+
+  async listen(host: string, port: number): Promise<number> {
+    const target = port === 0 ? await freePort(host) : port;
+    await ensurePortFree(host, target, 'TLS port');
+    this.socket = await listenOn(this.app, host, target, 'TLS port', false);
+    this.host = host;
+    this.port = uws.us_socket_local_port(this.socket);
+    return this.port;
+  }
+
+  /** A reloaded `tls:`: new handshakes get the new certificates, open connections keep theirs. */
+  setCertificates(tls: TlsConfig): void {
+    if (ownOf(tls) === this.own || this.socket === null) {
+      for (const name of this.names) this.app.removeServerName(name);
+      this.names = this.addNames(this.app, tls);
+      return;
+    }
+    const { app, own, names } = this.build(tls);
+    let next: us_listen_socket | false = false;
+    (app.listen as unknown as (h: string, p: number, o: number, cb: (s: us_listen_socket | false) => void) => void).call(app, this.host, this.port, 0, (s) => (next = s));
+    if (next === false) {
+      this.log.error({ port: this.port }, 'the TLS port could not take the new default certificate (a second listener on the port was refused); the old one keeps serving until a restart');
+      return;
+    }
+    uws.us_listen_socket_close(this.socket);
+    this.retired.push(this.app);
+    this.app = app;
+    this.own = own;
+    this.names = names;
+    this.socket = next;
+  }
+
+  stopListening(): void {
+    if (this.socket !== null) uws.us_listen_socket_close(this.socket);
+    this.socket = null;
+  }
+
+  destroy(): void {
+    this.stopListening();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  private build(tls: TlsConfig): { app: TemplatedApp; own: string; names: string[] } {
+    const first = tls.certificates[0];
+    if (first === undefined) throw new TypeError('a TlsConfig has at least one certificate');
+    const app = this.routed(this.withFiles(first, (files) => uws.SSLApp(files)));
+    return { app, own: ownOf(tls), names: this.addNames(app, tls) };
+  }
+
+  /** The edge's handlers on `app`'s current router: uWS keeps one router per server name, chosen by the SNI name. */
+  private routed(app: TemplatedApp): TemplatedApp {
+    return app.ws('/*', relayBehavior(this.edge.upgradeSecure)).any('/*', this.edge.handleSecure);
+  }
+
+  /** Every host of every certificate as a server name of `app`, with its router; the names added. The first entry that lists a host has it. */
+  private addNames(app: TemplatedApp, tls: TlsConfig): string[] {
+    const added = new Set<string>();
+    for (const c of tls.certificates) {
+      const hosts = c.hosts.filter((h) => !added.has(h));
+      if (hosts.length === 0) continue;
+      this.withFiles(c, (files) => {
+        for (const h of hosts) this.routed(app.addServerName(h, files).domain(h));
+      });
+      for (const h of hosts) added.add(h);
+    }
+    return [...added];
+  }
+
+  /** `fn` with the certificate's chain and key as files uWS can read (owner-only, removed afterwards). */
+  private withFiles<T>(c: TlsCertificate, fn: (files: { cert_file_name: string; key_file_name: string }) => T): T {
+    const n = this.written++;
+    const cert = path.join(this.dir, `${n}.crt`);
+    const key = path.join(this.dir, `${n}.key`);
+    try {
+      writeFileSync(cert, c.certPem, { mode: 0o600 });
+      writeFileSync(key, c.keyPem, { mode: 0o600 });
+      return fn({ cert_file_name: cert, key_file_name: key });
+    } finally {
+      rmSync(cert, { force: true });
+      rmSync(key, { force: true });
+    }
+  }
+}
+
+function ownOf(tls: TlsConfig): string {
+  const first = tls.certificates[0];
+  return first === undefined ? '' : `${first.certPem}\n${first.keyPem}`;
+}
