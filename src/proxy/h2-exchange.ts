@@ -94,7 +94,8 @@ export class H2Response {
   constructor(
     readonly stream: ServerHttp2Stream,
     requestHeaders: IncomingHttpHeaders,
-    private readonly remote: string,
+    /** The client's address as text, which the request-head reader takes as it is (no bytes to decode). */
+    readonly remoteText: string,
   ) {
     this.grpc = requestHeaders['content-type']?.startsWith('application/grpc') === true;
     this.wantsTrailers = this.grpc || requestHeaders.te === 'trailers';
@@ -242,7 +243,7 @@ export class H2Response {
   }
 
   getRemoteAddressAsText(): ArrayBuffer {
-    const text = Buffer.from(this.remote, 'latin1'); // a view of node's shared pool: copy out its bytes alone
+    const text = Buffer.from(this.remoteText, 'latin1'); // a view of node's shared pool: copy out its bytes alone
     return text.buffer.slice(text.byteOffset, text.byteOffset + text.length);
   }
 

@@ -250,6 +250,8 @@ export class RequestHeadReader {
 
   /** The peer's address as text: dotted IPv4 (also for IPv4-mapped IPv6), else uWS's IPv6 text. */
   clientAddress(res: HttpResponse): string {
+    const text = (res as { remoteText?: string }).remoteText; // an HTTP/2 stream's (h2-exchange.ts): already text
+    if (text !== undefined) return text;
     // The TLS front's PROXY header names the client; a connection without one (not the front's) is the peer itself.
     const proxied = this.proxied ? new Uint8Array(res.getProxiedRemoteAddress()) : null;
     const viaHeader = proxied !== null && proxied.length > 0;

@@ -35,10 +35,10 @@ services:
 `;
 
 /** GET over TLS offering h2 and http/1.1 by ALPN; status, the protocol agreed, the served certificate's serial. */
-function get(): Promise<{ status: number; alpn: string | false; serial: string }> {
+function get(): Promise<{ status: number; alpn: string | false | null; serial: string }> {
   return new Promise((resolve, reject) => {
     const req = https.get(
-      { host: '127.0.0.1', port: edge.tlsPort!, path: '/', servername: 'app.example.com', headers: { host: 'app.example.com' }, ca: certs.ca, agent: false, ALPNProtocols: ['h2', 'http/1.1'] },
+      { host: '127.0.0.1', port: edge.tlsPort!, path: '/', servername: 'app.example.com', headers: { host: 'app.example.com' }, ca: certs.ca, agent: false, ALPNProtocols: ['h2', 'http/1.1'] } as https.RequestOptions,
       (res) => {
         const socket = res.socket as tls.TLSSocket;
         const serial = socket.getPeerCertificate().serialNumber;

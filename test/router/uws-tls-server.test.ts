@@ -64,7 +64,7 @@ function tlsConfig(...leaves: { leaf: LeafFiles; hosts: string[] }[]): TlsConfig
 }
 
 /** GET over TLS sending `servername` as SNI (none when empty) and Host; status, body and the served certificate's serial. */
-function get(servername: string, urlPath = '/'): Promise<{ status: number; body: string; serial: string; alpn: string | false }> {
+function get(servername: string, urlPath = '/'): Promise<{ status: number; body: string; serial: string; alpn: string | false | null }> {
   return new Promise((resolve, reject) => {
     const req = https.get(
       { host: '127.0.0.1', port, path: urlPath, ...(servername ? { servername } : {}), headers: { host: servername || 'app.example.com' }, ca: certs.ca, agent: false, checkServerIdentity: () => undefined },
@@ -139,7 +139,7 @@ describe('the TLS port on uWS (tls.http2: false)', () => {
     wss.on('connection', (sock) => sock.on('message', (m, binary) => sock.send(m, { binary })));
     bare.setPods('app-1', [`127.0.0.1:${(wss.address() as net.AddressInfo).port}`]);
     try {
-      const client = new WebSocket(`wss://127.0.0.1:${port}/socket`, { headers: { host: 'app.example.com' }, ca: certs.ca, servername: 'app.example.com' });
+      const client = new WebSocket(`wss://127.0.0.1:${port}/socket`, { headers: { host: 'app.example.com' }, ca: certs.ca, servername: 'app.example.com' } as WebSocket.ClientOptions);
       await new Promise((resolve, reject) => {
         client.once('open', resolve);
         client.once('error', reject);
