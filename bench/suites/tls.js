@@ -3,17 +3,23 @@
  * run, every target with the same certificate (self-signed, made with
  * openssl at suite start) and the same backends:
  *   https-get   wrk, HTTPS/1.1 GET of the 100-byte body: tidegate's TLS port,
- *               nginx `ssl`, and direct (the backend over plain HTTP) as reference;
+ *               tidegate-uws (a second serve whose `tls:` has `http2: false`:
+ *               uWS's own TLS, HTTP/1.1 only, no node:tls bridge), nginx `ssl`,
+ *               and direct (the backend over plain HTTP) as reference;
  *   h2-tls      h2load, HTTP/2 over TLS (ALPN h2): tidegate's TLS port, nginx `ssl http2`;
  *   h2c         h2load, cleartext HTTP/2 with prior knowledge: tidegate `--h2c-port`,
  *               nginx `listen … http2` without ssl;
+ *               in both, node-h2 as reference: bench/h2-floor.js, a bare
+ *               node:http2 server answering the body itself, no proxy work
+ *               (the CPU floor of node:http2, beside nginx's whole proxy cost);
  *   grpc-unary  h2load posting one pre-encoded gRPC frame to Echo/Unary
  *               (test/fixtures/grpc-app.mjs): direct, tidegate `--h2c-port` to a
  *               `protocol: h2c` revision, nginx `grpc_pass`.
  * Each target is checked before it is measured (bench/lib/tls-check.js);
  * after an h2load run, its DATA bytes must be whole answers of the checked
- * size (h2load sees HTTP statuses, not grpc-status). tidegate rows whose
- * flags or config keys serve rejects are skipped with serve's own message.
+ * size (h2load sees HTTP statuses, not grpc-status). tidegate and
+ * tidegate-uws rows whose flags or config keys serve rejects are skipped
+ * with serve's own message.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -22,16 +28,19 @@ import { request } from '../lib/http.js';
 import { BODY } from '../lib/backend-body.js';
 import { BENCH_HOST } from '../lib/configs.js';
 import { H2LOAD, hasH2load, runH2load } from '../lib/h2load.js';
-import { startProcess, stopProcess } from '../lib/procs.js';
 import { ForeignLoad, Sampler } from '../lib/proc-stats.js';
 import { fmt, markdownTable } from '../lib/report.js';
 import { median } from '../lib/stats.js';
-import { NGINX, ROOT, freePort, startBackend, startNginx, startTidegate } from '../lib/targets.js';
+import { NGINX, freePort, startBackend, startNginx } from '../lib/targets.js';
 import { GRPC_PATH, checkGrpc, checkH2, checkHttps, grpcRequestFrame } from '../lib/tls-check.js';
-import { GRPC_HOST, makeCertificate, nginxTlsExtra, tidegateTlsConfig } from '../lib/tls-configs.js';
+import { GRPC_HOST, makeCertificate, nginxTlsExtra } from '../lib/tls-configs.js';
+import { startGrpcApp, startH2Floor, startTidegateFeatures, startTidegateUws } from '../lib/tls-targets.js';
 import { hasWrk, runWrk } from '../lib/wrk.js';
 
-const GRPC_APP = path.join(ROOT, 'test', 'fixtures', 'grpc-app.mjs');
+/** Every target, in the order they are checked and measured. */
+const TARGETS = ['direct', 'nginx', 'tidegate', 'tidegate-uws', 'node-h2'];
+/** The scenario kinds a target is measured in when not all of them. */
+const ONLY_IN = { 'tidegate-uws': ['https'], 'node-h2': ['h2-tls', 'h2c'] };
 
 /** 100 requests in flight everywhere: wrk 100 connections; h2load 10 connections × 10 streams. */
 const SCENARIOS = [
@@ -49,88 +58,18 @@ function inFlight() {
   return { connections: total, clients, streams: Math.max(1, Math.round(total / clients)) };
 }
 
-/** The gRPC app as a process of its own on the server CPUs, once it says it listens. */
-async function startGrpcApp({ cpus, dir }) {
-  const port = await freePort();
-  let onReady;
-  const ready = new Promise((resolve) => (onReady = resolve));
-  const proc = await startProcess({
-    name: 'grpc-app',
-    cmd: process.execPath,
-    args: [GRPC_APP],
-    cpus,
-    env: { PORT: String(port), REVISION_NAME: 'grpc-00001' },
-    logFile: path.join(dir, 'grpc-app.log'),
-    onLine: (line) => (line.includes('listening on') ? onReady(true) : undefined),
-  });
-  const ok = await Promise.race([ready, proc.exited.then(() => false), sleep(10_000).then(() => false)]);
-  if (!ok) {
-    await stopProcess(proc);
-    throw new Error(`grpc-app.mjs did not listen; see ${proc.logFile}`);
-  }
-  return { name: 'direct', port, roots: [proc.pid], stop: () => stopProcess(proc) };
-}
-
-/** Why serve gave up, from its log: the first line naming a problem (a pino line's msg), else its first line. */
-function whyInLog(file) {
-  if (!fs.existsSync(file)) return '';
-  const lines = fs.readFileSync(file, 'utf8').split('\n').map((l) => l.trim()).filter(Boolean);
-  const text = (l) => {
-    try {
-      const j = JSON.parse(l);
-      return String(j.err?.message ?? j.msg ?? l);
-    } catch {
-      return l;
-    }
-  };
-  const line = lines.find((l) => /unknown|invalid|error|refus|cannot|must|not allowed/i.test(text(l))) ?? lines[0] ?? '';
-  return text(line);
-}
-
-/**
- * tidegate with every feature this suite uses; when serve refuses that
- * (the Round 2 flags and keys are new), fewer features, down to none; the
- * rows of a feature it refused are skipped with its message.
- */
-async function startTidegateFeatures({ settings, dir, backend, grpcApp, cert, key, log }) {
-  const all = ['tls', 'h2c', 'grpc'];
-  const attempts = [all, ['tls', 'h2c'], ['tls'], ['h2c', 'grpc'], ['h2c']];
-  const refused = new Map();
-  for (const features of attempts) {
-    const has = new Set(features);
-    const [tlsPort, h2cPort] = [await freePort(), await freePort()];
-    const name = `tidegate-${features.join('-')}`;
-    try {
-      const target = await startTidegate({
-        cpus: settings.serverCpus,
-        dir,
-        name,
-        configText: tidegateTlsConfig({ backendEndpoint: `127.0.0.1:${backend.port}`, ...(has.has('grpc') ? { grpcEndpoint: `127.0.0.1:${grpcApp.port}` } : {}), ...(has.has('tls') ? { cert, key } : {}) }),
-        args: [...(has.has('tls') ? ['--tls-port', String(tlsPort)] : []), ...(has.has('h2c') ? ['--h2c-port', String(h2cPort)] : [])],
-      });
-      const without = all.filter((f) => !has.has(f));
-      log(`tidegate: serve started with ${features.join(', ')}${without.length ? `; without ${without.join(', ')}` : ''}`);
-      return { ...target, name: 'tidegate', tlsPort: has.has('tls') ? tlsPort : null, h2cPort: has.has('h2c') ? h2cPort : null, features: has, refused };
-    } catch (err) {
-      const why = whyInLog(path.join(dir, `${name}.log`)) || err.message;
-      log(`tidegate: serve refused ${features.join(' + ')}: ${why}`);
-      // The last refusal with a feature is the most telling: fewer others were asked with it.
-      for (const f of features) refused.set(f, `serve refused it: ${why}`);
-    }
-  }
-  return { name: 'tidegate', skipped: 'serve refused every feature of this suite', features: new Set(), refused };
-}
-
 /** Which server a scenario's target is, how to load it, how to check it; or { skipped }. */
 function endpoint(scenario, targetName, servers, ca, dataFile) {
-  const { backend, grpcApp, nginx, tidegate } = servers;
+  const { backend, grpcApp, tidegate } = servers;
+  if (ONLY_IN[targetName] && !ONLY_IN[targetName].includes(scenario.kind)) return null;
   const need = { https: 'tls', 'h2-tls': 'tls', h2c: 'h2c', grpc: 'grpc' }[scenario.kind];
   if (targetName === 'tidegate') {
     if (!tidegate.features.has(need) || (need === 'grpc' && !tidegate.features.has('h2c'))) return { skipped: `tidegate ${need === 'tls' ? '--tls-port with a tls: section' : need === 'h2c' ? '--h2c-port' : '--h2c-port with a `protocol: h2c` revision'} — ${tidegate.refused.get(need) ?? tidegate.refused.get('h2c')}` };
   }
-  if (targetName === 'nginx' && nginx.skipped) return { skipped: nginx.skipped };
-  const server = targetName === 'direct' ? (scenario.kind === 'grpc' ? grpcApp : backend) : servers[targetName];
-  const authority = targetName === 'tidegate' ? (scenario.kind === 'grpc' ? GRPC_HOST : BENCH_HOST) : undefined;
+  const server =
+    targetName === 'direct' ? (scenario.kind === 'grpc' ? grpcApp : backend) : targetName === 'node-h2' ? (scenario.kind === 'h2-tls' ? servers.nodeH2Tls : servers.nodeH2c) : servers[targetName];
+  if (server.skipped) return { skipped: server.skipped };
+  const authority = targetName.startsWith('tidegate') ? (scenario.kind === 'grpc' ? GRPC_HOST : BENCH_HOST) : undefined;
   const backendRoots = scenario.kind === 'grpc' ? grpcApp.roots : backend.roots;
   const base = { target: targetName, roots: server.roots, serverRoots: [...new Set([...server.roots, ...backendRoots])] };
   if (scenario.kind === 'https') {
@@ -247,21 +186,49 @@ function fullTable(rows) {
   );
 }
 
-/** One line per scenario: req/s of each target beside the others. */
+/**
+ * One line per scenario: req/s of each target beside the others, with the
+ * ratios of tidegate, tidegate-uws (https-get only) and node-h2 (h2-tls and
+ * h2c only); n/a where a target is not measured in that scenario.
+ */
 function sideBySide(rows, scenarios, skips) {
+  const row = (s, t) => rows.find((x) => x.scenario === s.name && x.target === t);
   const cell = (s, t) => {
-    const r = rows.find((x) => x.scenario === s.name && x.target === t);
+    const r = row(s, t);
     if (r) return fmt(r.reqPerSec);
     return skips.some((k) => k.scenario === s.name && k.target === t) ? 'skipped' : 'n/a';
   };
+  const ratio = (s, t, key) => fmt(row(s, t)?.[key], 2);
   return markdownTable(
-    ['scenario', 'direct req/s', 'nginx req/s', 'tidegate req/s', 'tidegate × nginx', 'tidegate × direct'],
-    scenarios.map((s) => {
-      const tg = rows.find((x) => x.scenario === s.name && x.target === 'tidegate');
-      return [s.name, cell(s, 'direct'), cell(s, 'nginx'), cell(s, 'tidegate'), fmt(tg?.ratioNginx, 2), fmt(tg?.ratioDirect, 2)];
-    }),
+    ['scenario', 'direct req/s', 'nginx req/s', 'tidegate req/s', 'tidegate × nginx', 'tidegate × direct', 'tidegate (http2: false) req/s', '(http2: false) × nginx', '(http2: false) × direct', 'node-h2 floor req/s', 'node-h2 × nginx'],
+    scenarios.map((s) => [
+      s.name,
+      cell(s, 'direct'),
+      cell(s, 'nginx'),
+      cell(s, 'tidegate'),
+      ratio(s, 'tidegate', 'ratioNginx'),
+      ratio(s, 'tidegate', 'ratioDirect'),
+      cell(s, 'tidegate-uws'),
+      ratio(s, 'tidegate-uws', 'ratioNginx'),
+      ratio(s, 'tidegate-uws', 'ratioDirect'),
+      cell(s, 'node-h2'),
+      ratio(s, 'node-h2', 'ratioNginx'),
+    ]),
     1,
   );
+}
+
+/** Where node-h2 ran: its CPU per request (all of it: it has no backend) beside nginx's and tidegate's own (their backend not counted). */
+function floorLines(rows, scenarios) {
+  const out = [];
+  for (const s of scenarios) {
+    const of = (t) => rows.find((x) => x.scenario === s.name && x.target === t);
+    const floor = of('node-h2');
+    if (!floor) continue;
+    const beside = ['nginx', 'tidegate'].filter(of).map((t) => `${t} ${fmt(of(t).cpuUsPerReq, 1)} µs (its whole proxy work, the backend not counted)`);
+    out.push(`${s.name}: CPU per request, node-h2 ${fmt(floor.cpuUsPerReq, 1)} µs (node:http2 answering by itself: the floor of any node:http2 server)${beside.length ? `; ${beside.join('; ')}` : ''}`);
+  }
+  return out;
 }
 
 function verdictLines(rows, scenarios) {
@@ -309,12 +276,18 @@ export async function run({ settings, dir, log }) {
     if (nginx.skipped) log(`nginx: skipped — ${nginx.skipped}`);
     const tidegate = await startTidegateFeatures({ settings, dir, backend, grpcApp, cert, key, log });
     if (tidegate.stop) stops.push(tidegate);
-    const servers = { backend, grpcApp, nginx, tidegate };
+    const asks = (kind) => scenarios.some((s) => s.kind === kind);
+    const notAsked = { skipped: 'its scenarios were not asked for' };
+    const tidegateUws = asks('https') ? await startTidegateUws({ settings, dir, backend, cert, key, log }) : notAsked;
+    const nodeH2Tls = asks('h2-tls') ? await startH2Floor({ cpus: settings.serverCpus, dir, cert, key }) : notAsked;
+    const nodeH2c = asks('h2c') ? await startH2Floor({ cpus: settings.serverCpus, dir }) : notAsked;
+    for (const t of [tidegateUws, nodeH2Tls, nodeH2c]) if (t.stop) stops.push(t);
+    const servers = { backend, grpcApp, nginx, tidegate, 'tidegate-uws': tidegateUws, nodeH2Tls, nodeH2c };
 
     // Correctness first: a target that answers wrong gets no number.
     const plan = [];
     for (const s of scenarios) {
-      for (const t of ['direct', 'nginx', 'tidegate']) {
+      for (const t of TARGETS) {
         const ep = endpoint(s, t, servers, ca, dataFile);
         if (!ep) continue;
         if (ep.skipped) {
@@ -358,11 +331,11 @@ export async function run({ settings, dir, log }) {
     }
 
     const rows = summarise(runs);
-    const lines = verdictLines(rows, scenarios);
+    const lines = [...verdictLines(rows, scenarios), ...floorLines(rows, scenarios)];
     const markdown = [
       '## Suite `tls`',
       '',
-      `Targets: \`direct\` (the uWS backend over plain HTTP; for gRPC, test/fixtures/grpc-app.mjs on @grpc/grpc-js), \`nginx\` (1 worker; one \`listen … ssl http2\` port with \`ssl_protocols TLSv1.2 TLSv1.3\`, one cleartext \`listen … http2\` port, \`grpc_pass\` with upstream keepalive for the gRPC path), \`tidegate\` (\`serve --tls-port --h2c-port\`, a \`tls:\` section with the same certificate, service \`bench\` at the backend, service \`grpc\` with a \`protocol: h2c\` revision at the gRPC app). Certificate: self-signed ECDSA P-256 made with openssl at suite start. ${f.connections} requests in flight: wrk ${f.connections} connections, h2load ${f.clients} connections × ${f.streams} streams, one thread each, pinned like every load generator. h2load gives no percentiles: its latency is the mean and max per request. After each h2load run its DATA bytes must be whole answers of the size the check saw (a gRPC error is a 200 with grpc-status in trailers, which h2load counts as success). CPU µs/req is the target's process tree only (not the backend's). TLS: the version and cipher the load generator (h2load) or the check's Node client (wrk rows) negotiated.`,
+      `Targets: \`direct\` (the uWS backend over plain HTTP; for gRPC, test/fixtures/grpc-app.mjs on @grpc/grpc-js), \`nginx\` (1 worker; one \`listen … ssl http2\` port with \`ssl_protocols TLSv1.2 TLSv1.3\`, one cleartext \`listen … http2\` port, \`grpc_pass\` with upstream keepalive for the gRPC path), \`tidegate\` (\`serve --tls-port --h2c-port\`, a \`tls:\` section with the same certificate, service \`bench\` at the backend, service \`grpc\` with a \`protocol: h2c\` revision at the gRPC app), \`tidegate-uws\` (https-get only: a second \`serve --tls-port\` at the same backend with the same certificate whose \`tls:\` section has \`http2: false\`, so its TLS port is uWebSockets.js's own TLS, HTTP/1.1 only, with no node:tls bridge; the summary's "tidegate (http2: false)" columns), \`node-h2\` (h2-tls and h2c only: bench/h2-floor.js, a bare node:http2 server with tidegate's HTTP/2 session settings that answers every stream itself with the same 100-byte body and proxies nowhere: the CPU floor of node:http2, to set beside nginx's whole proxy cost; its CPU µs/req is all of its work, as it has no backend). Certificate: self-signed ECDSA P-256 made with openssl at suite start. ${f.connections} requests in flight: wrk ${f.connections} connections, h2load ${f.clients} connections × ${f.streams} streams, one thread each, pinned like every load generator. h2load gives no percentiles: its latency is the mean and max per request. After each h2load run its DATA bytes must be whole answers of the size the check saw (a gRPC error is a 200 with grpc-status in trailers, which h2load counts as success). CPU µs/req is the target's process tree only (not the backend's). TLS: the version and cipher the load generator (h2load) or the check's Node client (wrk rows) negotiated.`,
       '',
       ...scenarios.map((s) => `- \`${s.name}\`: ${s.what}`),
       '',
