@@ -16,6 +16,7 @@ import { OtlpExporter } from '../observe/otlp-exporter.js';
 import { Tracer } from '../observe/spans.js';
 import { Edge } from '../router/edge.js';
 import { EdgeServer } from '../router/edge-server.js';
+import { UwsTlsServer } from '../router/uws-tls-server.js';
 import { realClock } from '../shared/clock.js';
 import { TidegateError } from '../shared/errors.js';
 import { createLogger } from '../shared/log.js';
@@ -66,6 +67,7 @@ function run(init: WorkerInit): void {
   edge.setConfig(init.config);
   edge.setEdges(init.edgeShare[0], init.edgeShare[1]);
   const server = new EdgeServer(edge);
+  const tls = init.tlsPort !== null && init.config.tls !== undefined ? new UwsTlsServer(edge, init.config.tls, logger) : null;
   const gauges = clock.setInterval(() => updateLoopGauges(edge, metrics), 1000);
   gauges.unref?.();
 
@@ -73,6 +75,7 @@ function run(init: WorkerInit): void {
     switch (m.type) {
       case 'config':
         edge.setConfig(m.config);
+        if (m.config.tls !== undefined) tls?.setCertificates(m.config.tls);
         return;
       case 'pods':
         edge.updateRevision(m.revision, m.pods, m.status);
@@ -103,6 +106,7 @@ function run(init: WorkerInit): void {
   /** SIGTERM as the main process passes it on: stop accepting, finish what is in flight (bounded), exit. */
   const drain = async (timeoutMs: number): Promise<void> => {
     server.stopListening();
+    tls?.stopListening();
     edge.closeWebSockets();
     await Promise.race([edge.drained(), new Promise((r) => setTimeout(r, timeoutMs))]);
     edge.close();
@@ -110,11 +114,12 @@ function run(init: WorkerInit): void {
     clock.clearInterval(gauges);
     await accessLog?.flush();
     await exporter?.close();
+    tls?.destroy();
     send({ type: 'drained' });
     process.exit(0);
   };
 
-  server.listen(init.host, init.port, true).then(
+  Promise.all([server.listen(init.host, init.port, true), tls?.listen(init.host, init.tlsPort!, true)]).then(
     () => send({ type: 'listening' }),
     (err: unknown) => {
       send({ type: 'failed', message: err instanceof Error ? err.message : String(err) });

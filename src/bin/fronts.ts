@@ -29,9 +29,10 @@ function alpnPort(server: TlsServer): TlsPort {
 
 /**
  * serve's listeners beside the uWS data port: the HTTPS port (when the
- * config has `tls:`) and the cleartext HTTP/2 port (`--h2c-port`). Both run
- * on the main event loop only (node 20 has no SO_REUSEPORT for node:tls and
- * node:http2; `--workers` adds loops to the cleartext port).
+ * config has `tls:`) and the cleartext HTTP/2 port (`--h2c-port`). node:tls
+ * and node:http2 run on the main event loop only (node 20 has no
+ * SO_REUSEPORT for them); with `tls.http2: false` the TLS port is uWS's and
+ * the other loops of `--workers` join it (edge-worker.ts).
  */
 export class Fronts {
   constructor(
@@ -40,7 +41,8 @@ export class Fronts {
     private readonly tls: TlsPort | null,
     readonly tlsPort: number | null,
     readonly h2cPort: number | null,
-    private readonly http2: boolean,
+    /** tls.http2 as the port was opened with (a change waits for a restart). */
+    readonly http2: boolean,
     private readonly log: Logger,
   ) {}
 

@@ -205,7 +205,7 @@ export async function startServe(opts: ServeOptions): Promise<ServeHandle> {
     const refresh = (rev: string) => loops.pods(edge, rev, v.pods(rev), v.status(rev));
     v.onChange(refresh);
     await v.start();
-    await loops.start({ host, port, config, edgeId, rawSockets: upstream.raw !== null, accessLog: accessLog !== null, otlpEndpoint: opts.otlpEndpoint ?? null, traceSample: opts.traceSample ?? 0.01 }, edge);
+    await loops.start({ host, port, tlsPort: fronts.http2 ? null : fronts.tlsPort, config, edgeId, rawSockets: upstream.raw !== null, accessLog: accessLog !== null, otlpEndpoint: opts.otlpEndpoint ?? null, traceSample: opts.traceSample ?? 0.01 }, edge);
     for (const rev of config.revisions.keys()) refresh(rev);
 
     const registerStatic = () => {

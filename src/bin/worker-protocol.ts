@@ -13,6 +13,8 @@ export interface WorkerInit {
   readonly index: number;
   readonly host: string;
   readonly port: number;
+  /** The TLS port every loop serves on uWS (tls.http2: false), or null: TLS, if any, is the main loop's alone. */
+  readonly tlsPort: number | null;
   readonly config: Config;
   /** [index, count]: this process's share of every pod's containerConcurrency among the edges. */
   readonly edgeShare: readonly [number, number];

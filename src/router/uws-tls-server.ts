@@ -20,7 +20,10 @@ import type { Edge } from './edge.js';
  * edge's handlers; the first certificate is also the app's own, the one a
  * client with no name or an unknown one gets. uWS reads certificates
  * from files only, so the PEMs read and checked at load are written to a
- * private 0700 directory for the moment uWS reads them, then removed.
+ * new 0700 directory for the moment uWS reads them, then removed.
+ *
+ * With `--workers`, every event loop runs one (edge-worker.ts joins the
+ * port the main loop bound), so HTTPS/1.1 uses every core.
  *
  * A reload swaps the server names in place (open connections keep theirs).
  * The app's own certificate cannot be changed, so when the first
@@ -39,24 +42,26 @@ export class UwsTlsServer {
   private names: string[] = [];
   /** The first certificate's chain and key, as the app's own certificate was made from. */
   private own: string;
-  private readonly dir: string;
-  private written = 0;
 
   constructor(
     private readonly edge: Edge,
     tls: TlsConfig,
     private readonly log: Logger,
   ) {
-    this.dir = mkdtempSync(path.join(os.tmpdir(), 'tidegate-tls-'));
     const { app, own, names } = this.build(tls);
     this.app = app;
     this.own = own;
     this.names = names;
   }
 
-  async listen(host: string, port: number): Promise<number> {
-    const target = port === 0 ? await freePort(host) : port;
-    await ensurePortFree(host, target, 'TLS port');
+  /**
+   * Binds host:port with SO_REUSEPORT and resolves with the port. `join`: the
+   * port is already this serve's (another event loop of `--workers` bound
+   * it); otherwise it is checked free of other programs first.
+   */
+  async listen(host: string, port: number, join = false): Promise<number> {
+    const target = port === 0 && !join ? await freePort(host) : port;
+    if (!join) await ensurePortFree(host, target, 'TLS port');
     this.socket = await listenOn(this.app, host, target, 'TLS port', false);
     this.host = host;
     this.port = uws.us_socket_local_port(this.socket);
@@ -92,7 +97,6 @@ export class UwsTlsServer {
 
   destroy(): void {
     this.stopListening();
-    rmSync(this.dir, { recursive: true, force: true });
   }
 
   private build(tls: TlsConfig): { app: TemplatedApp; own: string; names: string[] } {
@@ -121,20 +125,20 @@ export class UwsTlsServer {
     return [...added];
   }
 
-  /** `fn` with the certificate's chain and key as files uWS can read (owner-only, removed afterwards). */
+  /** `fn` with the certificate's chain and key as files uWS can read, in a new owner-only directory removed afterwards. */
   private withFiles<T>(c: TlsCertificate, fn: (files: { cert_file_name: string; key_file_name: string }) => T): T {
-    const n = this.written++;
-    const cert = path.join(this.dir, `${n}.crt`);
-    const key = path.join(this.dir, `${n}.key`);
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'tidegate-tls-'));
     try {
+      const cert = path.join(dir, 'cert.pem');
+      const key = path.join(dir, 'key.pem');
       writeFileSync(cert, c.certPem, { mode: 0o600 });
       writeFileSync(key, c.keyPem, { mode: 0o600 });
       return fn({ cert_file_name: cert, key_file_name: key });
     } finally {
-      rmSync(cert, { force: true });
-      rmSync(key, { force: true });
+      rmSync(dir, { recursive: true, force: true });
     }
   }
+
 }
 
 function ownOf(tls: TlsConfig): string {

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { getMetrics, startEdge, staticAppConfig, waitFor, type TestEdge } from '../support/serve.js';
+import { getMetrics, metricValue, startEdge, staticAppConfig, waitFor, type TestEdge } from '../support/serve.js';
 import { appConfig, HOST } from './harness.js';
 import { descendants, HAVE_DIST, spawnServe } from './serve-process.js';
 
@@ -79,11 +79,6 @@ function alive(pid: number): boolean {
   }
 }
 
-function metricValue(text: string, line: RegExp): number {
-  let sum = 0;
-  for (const l of text.split('\n')) if (line.test(l)) sum += Number(l.slice(l.lastIndexOf(' ') + 1));
-  return sum;
-}
 
 describe.skipIf(!HAVE_DIST)('serve --workers', () => {
   it.each([2, 4])('with containerConcurrency 1 and %i loops, the pod never has two requests at once', async (workers) => {

@@ -76,3 +76,10 @@ export async function startStaticEdge(address: string, extra: Parameters<typeof 
   await waitFor(() => edge.edge.revision('app-1')?.readyPods === 1, 5000, 'static pod');
   return edge;
 }
+
+/** The sum of the samples on the lines of a Prometheus text that match `line`. */
+export function metricValue(text: string, line: RegExp): number {
+  let sum = 0;
+  for (const l of text.split('\n')) if (line.test(l)) sum += Number(l.slice(l.lastIndexOf(' ') + 1));
+  return sum;
+}
