@@ -129,6 +129,48 @@ describe('WebSocket through the edge', () => {
     }
   });
 
+  it("a pod's first message in the same segment as its 101 reaches the client, over 300 upgrades", async () => {
+    // The 101 and a text frame in one write: the edge reads both in one read, upgrades, and relays the frame.
+    const server = net.createServer((s) => {
+      let head = '';
+      const onHead = (c: Buffer): void => {
+        head += c.toString('latin1');
+        const key = /sec-websocket-key: *([^\r]+)/i.exec(head)?.[1];
+        if (!head.includes('\r\n\r\n') || key === undefined) return;
+        s.off('data', onHead);
+        const text = Buffer.from(`first ${head.length}`);
+        s.write(Buffer.concat([Buffer.from(`HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: upgrade\r\nsec-websocket-accept: ${acceptFor(key)}\r\n\r\n`), Buffer.from([0x81, text.length]), text]));
+        s.on('data', () => undefined);
+      };
+      s.on('data', onHead);
+      s.on('error', () => undefined);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      await startEdgeFor(`127.0.0.1:${(server.address() as AddressInfo).port}`);
+      let lost = 0;
+      for (let batch = 0; batch < 6; batch++) {
+        const outcomes = await Promise.all(
+          Array.from({ length: 50 }, async () => {
+            const c = connect();
+            const first = new Promise<string>((resolve) => {
+              c.once('message', (m: Buffer) => resolve(m.toString()));
+              c.once('close', (code: number) => resolve(`closed ${code}`));
+              c.once('error', () => resolve('error'));
+            });
+            const got = await first;
+            c.terminate();
+            return got;
+          }),
+        );
+        lost += outcomes.filter((o) => !o.startsWith('first ')).length;
+      }
+      expect(lost).toBe(0);
+    } finally {
+      server.close();
+    }
+  }, 30_000);
+
   it('answers 502 upstream-protocol when the pod answers 101 without a WebSocket handshake', async () => {
     const server = net.createServer((s) => {
       s.once('data', () => s.write('HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: upgrade\r\nsec-websocket-accept: wrong\r\n\r\n'));
