@@ -13,6 +13,7 @@ import { startListening, startProcess, stopProcess } from './procs.js';
 import { waitFor } from './http.js';
 import { BODY } from './backend-body.js';
 import { BENCH_HOST, nginxConfig, tidegateStaticConfig, tidegateWarmConfig } from './configs.js';
+import { HAPROXY, haproxyConfig } from './haproxy.js';
 
 const BENCH_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const ROOT = path.dirname(BENCH_DIR);
@@ -146,6 +147,29 @@ export async function startNginx({ cpus, dir, backendPort, connections, workers 
   const conf = path.join(ngDir, 'nginx.conf');
   fs.writeFileSync(conf, nginxConfig({ port, backendPort, dir: ngDir, connections, workers, extra }));
   const proc = await startProcess({ name, cmd: NGINX, args: ['-c', conf, '-p', ngDir, '-e', path.join(ngDir, 'nginx-error.log')], cpus, logFile: path.join(dir, `${name}.log`) });
+  const target = { name, port, host: undefined, roots: [proc.pid], procs: [proc], stop: () => stopProcess(proc) };
+  try {
+    await Promise.race([
+      waitFor({ port }, answersBody, 10_000),
+      proc.exited.then((e) => Promise.reject(new Error(`${name} exited (${e.code ?? e.signal}); see ${proc.logFile}`))),
+    ]);
+  } catch (err) {
+    await target.stop();
+    throw err;
+  }
+  return target;
+}
+
+/** haproxy (bench/lib/haproxy.js: one thread, keep-alive to the backend), when installed; its files under dir/<name>. */
+export async function startHaproxy({ cpus, dir, backendPort, connections, name = 'haproxy' }) {
+  if (!fs.existsSync(HAPROXY)) return { name, skipped: `${HAPROXY} is not installed` };
+  const hpDir = path.join(dir, name);
+  fs.mkdirSync(hpDir, { recursive: true });
+  const port = await freePort();
+  const conf = path.join(hpDir, 'haproxy.cfg');
+  fs.writeFileSync(conf, haproxyConfig({ port, backendPort, connections }));
+  // -db: stay in the foreground, one process (no master), so the pid measured is the one proxying.
+  const proc = await startProcess({ name, cmd: HAPROXY, args: ['-db', '-f', conf], cpus, cwd: hpDir, logFile: path.join(dir, `${name}.log`) });
   const target = { name, port, host: undefined, roots: [proc.pid], procs: [proc], stop: () => stopProcess(proc) };
   try {
     await Promise.race([
