@@ -196,6 +196,25 @@ describe('the TLS port on uWS (tls.http2: false)', () => {
     }
   });
 
+  it('cleartext HTTP, a garbage ClientHello and a handshake cut halfway are closed; the port serves on', async () => {
+    const before = pod.seen.length;
+    const closes = (bytes: Buffer, end: boolean): Promise<string> =>
+      new Promise((resolve) => {
+        const s = net.connect({ host: '127.0.0.1', port }, () => (end ? s.end(bytes) : s.write(bytes)));
+        let got = '';
+        s.on('data', (c: Buffer) => (got += c.toString('latin1')));
+        s.on('error', () => undefined);
+        s.on('close', () => resolve(got));
+        if (!end) setTimeout(() => s.destroy(), 200);
+      });
+    const plain = await closes(Buffer.from('GET / HTTP/1.1\r\nHost: app.example.com\r\n\r\n'), true);
+    expect(plain.startsWith('HTTP/1.1 200')).toBe(false);
+    await closes(Buffer.concat([Buffer.from([0x16, 0x03, 0x01, 0x40, 0x00]), Buffer.alloc(64, 0xff)]), true);
+    await closes(Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc]), false); // a ClientHello that never finishes
+    expect(pod.seen.length).toBe(before);
+    expect((await get('app.example.com')).status).toBe(200);
+  });
+
   it('refuses TLSv1.1 (uWS accepts TLSv1.2 and up)', async () => {
     const attempt = tls.connect({ host: '127.0.0.1', port, servername: 'app.example.com', ca: certs.ca, minVersion: 'TLSv1', maxVersion: 'TLSv1.1' });
     await expect(new Promise((resolve, reject) => attempt.once('secureConnect', resolve).once('error', reject))).rejects.toThrow(/version|handshake|alert|socket/i);
