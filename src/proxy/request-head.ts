@@ -92,12 +92,14 @@ export class RequestHeadReader {
 
   /**
    * `forwardedProto` is what X-Forwarded-Proto and Forwarded's proto= say the
-   * client spoke. `proxied`: the connections come from tidegate's own TLS
-   * front, whose PROXY protocol header names the client (tls-server.ts).
+   * client spoke. `address`, where the client's address comes from: `peer`,
+   * the connection's own; `proxied`, the PROXY protocol header of tidegate's
+   * own TLS front (tls-server.ts); `text`, the HTTP/2 stream's `remoteText`
+   * (h2-exchange.ts), already text.
    */
   constructor(
     private readonly forwardedProto = 'http',
-    private readonly proxied = false,
+    private readonly address: 'peer' | 'proxied' | 'text' = 'peer',
   ) {}
 
   /**
@@ -250,10 +252,10 @@ export class RequestHeadReader {
 
   /** The peer's address as text: dotted IPv4 (also for IPv4-mapped IPv6), else uWS's IPv6 text. */
   clientAddress(res: HttpResponse): string {
-    const text = (res as { remoteText?: string }).remoteText; // an HTTP/2 stream's (h2-exchange.ts): already text
-    if (text !== undefined) return text;
+    // Decided by the reader, not by asking `res`: a property uWS's HttpResponse lacks costs a slow lookup per request.
+    if (this.address === 'text') return (res as unknown as { remoteText: string }).remoteText;
     // The TLS front's PROXY header names the client; a connection without one (not the front's) is the peer itself.
-    const proxied = this.proxied ? new Uint8Array(res.getProxiedRemoteAddress()) : null;
+    const proxied = this.address === 'proxied' ? new Uint8Array(res.getProxiedRemoteAddress()) : null;
     const viaHeader = proxied !== null && proxied.length > 0;
     const b = viaHeader ? proxied : new Uint8Array(res.getRemoteAddress());
     let o = -1;

@@ -68,6 +68,9 @@ export class Edge {
   private readonly tlsCalls: CallContext;
   /** The calls of uWS's own TLS port (tls.http2: false): X-Forwarded-Proto: https, the peer's own address. */
   private readonly secureCalls: CallContext;
+  /** HTTP/2 streams, cleartext and over TLS: the client's address as the stream gives it. */
+  private readonly h2Calls: CallContext;
+  private readonly h2TlsCalls: CallContext;
   private readonly random: () => number;
   readonly clock: Clock;
   readonly log: Logger;
@@ -75,8 +78,8 @@ export class Edge {
   readonly tracer: Tracer | null;
   private readonly accessLog: AccessLog | null;
   private readonly reader = new RequestHeadReader();
-  private readonly tlsReader = new RequestHeadReader('https', true);
-  private readonly secureReader = new RequestHeadReader('https', false);
+  private readonly tlsReader = new RequestHeadReader('https', 'proxied');
+  private readonly secureReader = new RequestHeadReader('https', 'peer');
   /** `tls.redirect-http`: the TLS port cleartext requests are sent to with a 308 (0: they are served). */
   redirectHttpTo = 0;
   /** Open WebSockets: a shutdown closes them with 1001. */
@@ -99,6 +102,8 @@ export class Edge {
     this.calls = { reader: this.reader, deadlines: this.deadlines, retry: EDGE_RETRY, buffers: opts.upstream.buffers, relays: this.relays };
     this.tlsCalls = { ...this.calls, reader: this.tlsReader };
     this.secureCalls = { ...this.calls, reader: this.secureReader };
+    this.h2Calls = { ...this.calls, reader: new RequestHeadReader('http', 'text') };
+    this.h2TlsCalls = { ...this.calls, reader: new RequestHeadReader('https', 'text') };
     this.rollouts = new RolloutDriver(opts.clock, () => {
       if (this.config !== null) this.rebuildTable(this.config);
     });
@@ -217,7 +222,7 @@ export class Edge {
   stream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, tls: boolean, remote: string): void {
     const res = new H2Response(stream, headers, remote) as unknown as HttpResponse;
     const req = new H2Request(headers, !stream.endAfterHeaders) as unknown as HttpRequest;
-    this.start(res, req, null, tls ? this.tlsCalls : this.calls, 'h2');
+    this.start(res, req, null, tls ? this.h2TlsCalls : this.h2Calls, 'h2');
   }
 
   private start(res: HttpResponse, req: HttpRequest, upgrade: ClientUpgrade | null, calls: CallContext, protocol: Protocol): void {
