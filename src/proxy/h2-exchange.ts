@@ -202,6 +202,14 @@ export class H2Response {
   tryEnd(chunk: Uint8Array, total: number): [boolean, boolean] {
     if (this.ended) return [true, true];
     if (!this.responded) this.addHeader('content-length', String(total));
+    if (chunk.length > 0 && this.offset + chunk.length >= total) {
+      // The last bytes: one DATA frame that also ends the stream, not a DATA frame and an empty one.
+      this.respond(false);
+      this.offset += chunk.length;
+      this.ended = true;
+      if (!this.stream.destroyed) this.stream.end(chunk);
+      return [true, true];
+    }
     const ok = chunk.length === 0 || this.write(chunk);
     const done = this.offset >= total;
     if (done) this.finish();
