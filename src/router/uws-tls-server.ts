@@ -39,7 +39,8 @@ export class UwsTlsServer {
   private socket: us_listen_socket | null = null;
   private host = '';
   private port = 0;
-  private names: string[] = [];
+  /** The app's server names, each with the chain and key it serves (as pemOf gives them). */
+  private names = new Map<string, string>();
   /** The first certificate's chain and key, as the app's own certificate was made from. */
   private own: string;
 
@@ -71,8 +72,7 @@ export class UwsTlsServer {
   /** A reloaded `tls:`: new handshakes get the new certificates, open connections keep theirs. */
   setCertificates(tls: TlsConfig): void {
     if (ownOf(tls) === this.own || this.socket === null) {
-      for (const name of this.names) this.app.removeServerName(name);
-      this.names = this.addNames(this.app, tls);
+      this.names = this.sync(this.app, this.names, tls);
       return;
     }
     const { app, own, names } = this.build(tls);
@@ -99,11 +99,11 @@ export class UwsTlsServer {
     this.stopListening();
   }
 
-  private build(tls: TlsConfig): { app: TemplatedApp; own: string; names: string[] } {
+  private build(tls: TlsConfig): { app: TemplatedApp; own: string; names: Map<string, string> } {
     const first = tls.certificates[0];
     if (first === undefined) throw new TypeError('a TlsConfig has at least one certificate');
     const app = this.routed(this.withFiles(first, (files) => uws.SSLApp(files)));
-    return { app, own: ownOf(tls), names: this.addNames(app, tls) };
+    return { app, own: ownOf(tls), names: this.sync(app, new Map(), tls) };
   }
 
   /** The edge's handlers on `app`'s current router: uWS keeps one router per server name, chosen by the SNI name. */
@@ -111,18 +111,37 @@ export class UwsTlsServer {
     return app.ws('/*', relayBehavior(this.edge.upgradeSecure)).any('/*', this.edge.handleSecure);
   }
 
-  /** Every host of every certificate as a server name of `app`, with its router; the names added. The first entry that lists a host has it. */
-  private addNames(app: TemplatedApp, tls: TlsConfig): string[] {
-    const added = new Set<string>();
-    for (const c of tls.certificates) {
-      const hosts = c.hosts.filter((h) => !added.has(h));
-      if (hosts.length === 0) continue;
+  /**
+   * Makes `app`'s server names those of `tls` (the first entry that lists a
+   * host has it), each with its router; `current`: what `app` has now. Only
+   * names that are new or whose certificate changed are (re)added, and only
+   * names gone or changed are removed: a reload that leaves the
+   * certificates alone touches nothing (uWS prints a debug line on stdout
+   * for each name it adds or removes).
+   */
+  private sync(app: TemplatedApp, current: ReadonlyMap<string, string>, tls: TlsConfig): Map<string, string> {
+    const wanted = new Map<string, TlsCertificate>();
+    for (const c of tls.certificates) for (const h of c.hosts) if (!wanted.has(h)) wanted.set(h, c);
+    for (const [host, pem] of current) {
+      const c = wanted.get(host);
+      if (c === undefined || pemOf(c) !== pem) app.removeServerName(host);
+    }
+    const next = new Map<string, string>();
+    const toAdd = new Map<TlsCertificate, string[]>();
+    for (const [host, c] of wanted) {
+      const pem = pemOf(c);
+      next.set(host, pem);
+      if (current.get(host) === pem) continue;
+      const hosts = toAdd.get(c);
+      if (hosts === undefined) toAdd.set(c, [host]);
+      else hosts.push(host);
+    }
+    for (const [c, hosts] of toAdd) {
       this.withFiles(c, (files) => {
         for (const h of hosts) this.routed(app.addServerName(h, files).domain(h));
       });
-      for (const h of hosts) added.add(h);
     }
-    return [...added];
+    return next;
   }
 
   /** `fn` with the certificate's chain and key as files uWS can read, in a new owner-only directory removed afterwards. */
@@ -141,7 +160,11 @@ export class UwsTlsServer {
 
 }
 
+function pemOf(c: TlsCertificate): string {
+  return `${c.certPem}\n${c.keyPem}`;
+}
+
 function ownOf(tls: TlsConfig): string {
   const first = tls.certificates[0];
-  return first === undefined ? '' : `${first.certPem}\n${first.keyPem}`;
+  return first === undefined ? '' : pemOf(first);
 }

@@ -154,6 +154,21 @@ describe('the TLS port on uWS (tls.http2: false)', () => {
     }
   });
 
+  it('a reload that keeps the certificates keeps serving them; a host added to one is served by it', async () => {
+    const [app, wild] = [serialOf(certs.leaf), serialOf(other)];
+    const same = tlsConfig({ leaf: certs.leaf, hosts: ['app.example.com'] }, { leaf: other, hosts: ['*.other.test'] });
+    front.setCertificates(same);
+    expect(await get('app.example.com')).toMatchObject({ status: 200, serial: app });
+    expect(await get('api.other.test')).toMatchObject({ status: 200, serial: wild });
+    expect((await get('extra.example.net')).serial).toBe(app); // unknown: the first certificate
+    front.setCertificates(tlsConfig({ leaf: certs.leaf, hosts: ['app.example.com'] }, { leaf: other, hosts: ['*.other.test', 'extra.example.net'] }));
+    expect((await get('extra.example.net')).serial).toBe(wild);
+    expect(await get('api.other.test')).toMatchObject({ status: 200, serial: wild });
+    front.setCertificates(same);
+    expect((await get('extra.example.net')).serial).toBe(app);
+    expect(await get('app.example.com')).toMatchObject({ status: 200, serial: app });
+  });
+
   it('reloads: a named certificate swaps in place, the first one by a second listener; new connections succeed throughout', async () => {
     const renewedOther = await certs.issue(['*.other.test'], { name: 'other-renewed' });
     const renewedApp = await certs.issue(['app.example.com'], { name: 'app-renewed' });
