@@ -46,6 +46,19 @@ export async function startBackend({ cpus, dir, flavour = 'uws', name = 'backend
 /** Whether edge → backend works: the backend's own body comes back through it. */
 const answersBody = (r) => r.status === 200 && r.body === BODY;
 
+/** Waits until `where` answers with the backend's body; if `proc` exits first or the wait times out, `stop` runs and the error goes on. */
+async function answering(proc, where, timeoutMs, stop) {
+  try {
+    await Promise.race([
+      waitFor(where, answersBody, timeoutMs),
+      proc.exited.then((e) => Promise.reject(new Error(`${proc.name} exited (${e.code ?? e.signal}); see ${proc.logFile}`))),
+    ]);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
 /** `tidegate serve` with a static revision at `endpoints` (or the given config text). */
 export async function startTidegate({ cpus, dir, endpoints, name = 'tidegate', extraRoots = [], extraProcs = [], configText, cli = CLI, args = [], stdoutFile }) {
   const configFile = path.join(dir, `${name}.yaml`);
@@ -71,15 +84,7 @@ export async function startTidegate({ cpus, dir, endpoints, name = 'tidegate', e
       for (const p of [proc, ...extraProcs]) await stopProcess(p);
     },
   };
-  try {
-    await Promise.race([
-      waitFor({ port, host: BENCH_HOST }, answersBody, 20_000),
-      proc.exited.then((e) => Promise.reject(new Error(`${name} exited (${e.code ?? e.signal}); see ${proc.logFile}`))),
-    ]);
-  } catch (err) {
-    await target.stop();
-    throw err;
-  }
+  await answering(proc, { port, host: BENCH_HOST }, 20_000, target.stop);
   return target;
 }
 
@@ -97,15 +102,7 @@ export async function startTidegateQp({ cpus, dir, backendPort }) {
     env: { LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' },
     logFile: path.join(dir, 'queue-proxy.log'),
   });
-  try {
-    await Promise.race([
-      waitFor({ port: qpPort }, answersBody, 20_000),
-      qp.exited.then((e) => Promise.reject(new Error(`queue-proxy exited (${e.code ?? e.signal}); see ${qp.logFile}`))),
-    ]);
-  } catch (err) {
-    await stopProcess(qp);
-    throw err;
-  }
+  await answering(qp, { port: qpPort }, 20_000, () => stopProcess(qp));
   return startTidegate({ cpus, dir, endpoints: [`127.0.0.1:${qpPort}`], name: 'tidegate-qp', extraRoots: [qp.pid], extraProcs: [qp] });
 }
 
@@ -148,15 +145,7 @@ export async function startNginx({ cpus, dir, backendPort, connections, workers 
   fs.writeFileSync(conf, nginxConfig({ port, backendPort, dir: ngDir, connections, workers, extra }));
   const proc = await startProcess({ name, cmd: NGINX, args: ['-c', conf, '-p', ngDir, '-e', path.join(ngDir, 'nginx-error.log')], cpus, logFile: path.join(dir, `${name}.log`) });
   const target = { name, port, host: undefined, roots: [proc.pid], procs: [proc], stop: () => stopProcess(proc) };
-  try {
-    await Promise.race([
-      waitFor({ port }, answersBody, 10_000),
-      proc.exited.then((e) => Promise.reject(new Error(`${name} exited (${e.code ?? e.signal}); see ${proc.logFile}`))),
-    ]);
-  } catch (err) {
-    await target.stop();
-    throw err;
-  }
+  await answering(proc, { port }, 10_000, target.stop);
   return target;
 }
 
@@ -171,14 +160,6 @@ export async function startHaproxy({ cpus, dir, backendPort, connections, name =
   // -db: stay in the foreground, one process (no master), so the pid measured is the one proxying.
   const proc = await startProcess({ name, cmd: HAPROXY, args: ['-db', '-f', conf], cpus, cwd: hpDir, logFile: path.join(dir, `${name}.log`) });
   const target = { name, port, host: undefined, roots: [proc.pid], procs: [proc], stop: () => stopProcess(proc) };
-  try {
-    await Promise.race([
-      waitFor({ port }, answersBody, 10_000),
-      proc.exited.then((e) => Promise.reject(new Error(`${name} exited (${e.code ?? e.signal}); see ${proc.logFile}`))),
-    ]);
-  } catch (err) {
-    await target.stop();
-    throw err;
-  }
+  await answering(proc, { port }, 10_000, target.stop);
   return target;
 }

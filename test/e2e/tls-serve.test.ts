@@ -11,7 +11,7 @@ import https from 'node:https';
 import type tls from 'node:tls';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeCertificates, type LeafFiles, type TestCertificates } from '../support/certs.js';
+import { makeCertificates, renewInPlace, type LeafFiles, type TestCertificates } from '../support/certs.js';
 import { startEdge, type TestEdge } from '../support/serve.js';
 import { startUpstream, type Upstream } from '../support/upstream.js';
 import { waitFor, waitForValue } from '../support/wait.js';
@@ -55,11 +55,6 @@ function get(servername: string): Promise<{ status: number; serial: string; altN
   });
 }
 
-async function serialOf(file: string): Promise<string> {
-  const { X509Certificate } = await import('node:crypto');
-  return new X509Certificate(await fs.readFile(file)).serialNumber;
-}
-
 beforeAll(async () => {
   certs = await makeCertificates(['app.example.com']);
   other = await certs.issue(['*.other.test'], { name: 'other' });
@@ -90,9 +85,7 @@ describe('serve with tls:', () => {
     const renewed = await certs.issue(['app.example.com'], { name: 'renewed' });
     renewedCert = renewed.cert;
     const before = (await get('app.example.com')).serial;
-    await fs.copyFile(renewed.key, certs.leaf.key);
-    await fs.copyFile(renewed.cert, certs.leaf.cert);
-    const want = await serialOf(renewed.cert);
+    const want = renewInPlace(certs.leaf, renewed);
     expect(want).not.toBe(before);
     await waitForValue(() => get('app.example.com').then((r) => r.serial), (s) => s === want, 10_000, 'the renewed certificate');
     const failed = async () => (await edge.metrics.configReloads.get()).values.find((v) => v.labels.result === 'failed')?.value ?? 0;

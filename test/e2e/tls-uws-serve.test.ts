@@ -4,12 +4,10 @@
  * file reaches new handshakes without a restart, as on the ALPN port
  * (tls-serve.test.ts). Certificates from openssl, client node:https.
  */
-import fs from 'node:fs/promises';
-import { X509Certificate } from 'node:crypto';
 import https from 'node:https';
 import type tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeCertificates, type TestCertificates } from '../support/certs.js';
+import { makeCertificates, renewInPlace, type TestCertificates } from '../support/certs.js';
 import { getMetrics, metricValue, startEdge, type TestEdge } from '../support/serve.js';
 import { HAVE_DIST } from './serve-process.js';
 import { startUpstream, type Upstream } from '../support/upstream.js';
@@ -72,9 +70,7 @@ describe('serve with tls.http2: false', () => {
 
   it('a renewed certificate file is served to new handshakes without a restart', async () => {
     const renewed = await certs.issue(['app.example.com'], { name: 'renewed' });
-    await fs.copyFile(renewed.key, certs.leaf.key);
-    await fs.copyFile(renewed.cert, certs.leaf.cert);
-    const want = new X509Certificate(await fs.readFile(renewed.cert)).serialNumber;
+    const want = renewInPlace(certs.leaf, renewed);
     await waitForValue(() => get(edge).then((r) => r.serial), (s) => s === want, 10_000, 'the renewed certificate');
     expect((await get(edge)).status).toBe(200);
   });
@@ -94,9 +90,7 @@ describe.skipIf(!HAVE_DIST)('serve --workers 2 with tls.http2: false', () => {
       // …and all 40 are counted once the loops report.
       await waitFor(async () => metricValue(await getMetrics(edge.adminPort), OK_200) === 40, 5000, '40 requests counted');
       const renewed = await certs.issue(['app.example.com'], { name: 'renewed-again' });
-      await fs.copyFile(renewed.key, certs.leaf.key);
-      await fs.copyFile(renewed.cert, certs.leaf.cert);
-      const want = new X509Certificate(await fs.readFile(renewed.cert)).serialNumber;
+      const want = renewInPlace(certs.leaf, renewed);
       const everyConnection = async (): Promise<boolean> => (await Promise.all(Array.from({ length: 20 }, () => get(edge)))).every((r) => r.status === 200 && r.serial === want);
       await waitForValue(everyConnection, (all) => all, 10_000, 'the renewed certificate on every loop');
     } finally {

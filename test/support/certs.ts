@@ -6,7 +6,8 @@
  * through `ca -startdate/-enddate` (x509's -not_before/-not_after came in 3.4).
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -101,4 +102,16 @@ export async function makeCertificates(names: readonly string[], opts: IssueOpti
 
   const leaf = await issue(names, opts);
   return { dir, ca: readFileSync(caFile, 'utf8'), caFile, leaf, issue, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** The serial number of the (first) certificate in a PEM file. */
+export function serialOf(certFile: string): string {
+  return new X509Certificate(readFileSync(certFile)).serialNumber;
+}
+
+/** Renews `target` in place as a certificate tool does (key first, then the chain): the files of `renewed` copied over it; the new serial. */
+export function renewInPlace(target: LeafFiles, renewed: LeafFiles): string {
+  copyFileSync(renewed.key, target.key);
+  copyFileSync(renewed.cert, target.cert);
+  return serialOf(renewed.cert);
 }
