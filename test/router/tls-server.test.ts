@@ -115,6 +115,7 @@ describe('the TLS port', () => {
       expect(answer).toEqual({ status: 200, body: 'pod-a\n' });
       expect((session.socket as tls.TLSSocket).alpnProtocol).toBe('h2');
       expect(pod.seen.at(-1)!.headers['x-forwarded-proto']).toBe('https');
+      expect(pod.seen.at(-1)!.headers['x-forwarded-for']).toBe('127.0.0.1'); // the stream's own address (the reader's text setting)
     } finally {
       session.close();
     }
