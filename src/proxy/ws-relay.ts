@@ -24,6 +24,28 @@ const CLIENT_MAX_BACKPRESSURE = 8 * 1024 * 1024;
 const POD_MAX_QUEUED = 16 * 1024 * 1024;
 /** After our close frame, how long the pod has to close its side before the connection is cut. */
 const CLOSE_WAIT_MS = 5000;
+/** How often a paused pod's client is looked at, in case uWS's drain event did not come. */
+const RECHECK_MS = 250;
+
+/**
+ * Relays whose pod is paused for a slow client. uWS calls drain only when a
+ * writable event finds backpressure to write, so bytes flushed by another
+ * path leave a relay waiting for an event that never comes; one timer for
+ * all of them looks again, and runs only while some pod is paused.
+ */
+const paused = new Set<WsRelay>();
+let recheck: NodeJS.Timeout | null = null;
+
+function watchPaused(relay: WsRelay): void {
+  paused.add(relay);
+  recheck ??= setInterval(() => {
+    for (const r of paused) r.drain();
+    if (paused.size === 0 && recheck !== null) {
+      clearInterval(recheck);
+      recheck = null;
+    }
+  }, RECHECK_MS).unref();
+}
 
 /** What the uWS upgrade handler must read before it returns (its req is gone afterwards). */
 export interface ClientUpgrade {
@@ -112,6 +134,7 @@ export class WsRelay implements TunnelHandler, FrameSink {
     const ws = this.ws;
     if (this.podPaused && ws !== null && ws.getBufferedAmount() < CLIENT_LOW) {
       this.podPaused = false;
+      paused.delete(this);
       this.tunnel.resume();
     }
   }
@@ -180,6 +203,7 @@ export class WsRelay implements TunnelHandler, FrameSink {
     else ws.sendFragment(payload);
     if (!this.podPaused && ws.getBufferedAmount() > CLIENT_HIGH) {
       this.podPaused = true;
+      watchPaused(this);
       this.tunnel.pause();
     }
   }
@@ -220,6 +244,7 @@ export class WsRelay implements TunnelHandler, FrameSink {
     if (this.ended) return;
     this.ended = true;
     this.early = null;
+    paused.delete(this);
     this.owner.relayEnded(this.closeCode);
   }
 }

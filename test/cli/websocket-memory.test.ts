@@ -121,7 +121,12 @@ describe('WebSockets through a serve process', () => {
       expect((held.rssPeakBytes - held.rssStartBytes) / MiB).toBeLessThan(32);
 
       c.resume();
-      await waitFor(() => received.length === FLOOD, 20_000, `all ${FLOOD} messages`);
+      const resumed = performance.now();
+      await waitFor(() => received.length === FLOOD, 30_000, `all ${FLOOD} messages`).catch((err: Error) => {
+        // Which side stopped: the client, the edge (the pod's buffer not shrinking) or the pod.
+        throw new Error(`${err.message}: ${received.length} received, client ${c.readyState === WebSocket.OPEN ? 'open' : 'closed'}, ${mib(socket.bufferedAmount)} MiB still at the pod`);
+      });
+      console.log(`the other ${mib(stalled)} MiB delivered ${(performance.now() - resumed).toFixed(0)} ms after the client read again`);
       expect(received.every((m, i) => m.length === MiB && m[0] === i && m[MiB - 1] === i)).toBe(true);
     } finally {
       sampler.stop(); // again, when an assertion above left it running
