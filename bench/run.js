@@ -8,6 +8,7 @@
  *   LAYOUT (pinned | shared; default pinned) · LOADGEN_CPUS (0) · SERVER_CPUS (1)
  *   COLD_STARTS (default 20) · BURST_REQUESTS (default 10000)
  *   SCENARIOS (e.g. "get-100c slow-1000c": only these) · RESULTS_DIR (default bench/results)
+ *   BASELINE (another build's dist/, measured beside) · NODE_ARGS (node flags for this build's serve only)
  * Prints each table and verdict, writes bench/results/<stamp>-<suite>.{md,json}.
  * Exit 1 when a correctness check failed; a missed performance target is
  * reported as FAIL but does not change the exit code.

@@ -59,6 +59,12 @@ async function answering(proc, where, timeoutMs, stop) {
   }
 }
 
+/**
+ * NODE_ARGS: node flags (e.g. V8's) for the build under test only, not a
+ * BASELINE's, so one run measures the build with and without them.
+ */
+const NODE_ARGS = (process.env.NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+
 /** `tidegate serve` with a static revision at `endpoints` (or the given config text). */
 export async function startTidegate({ cpus, dir, endpoints, name = 'tidegate', extraRoots = [], extraProcs = [], configText, cli = CLI, args = [], stdoutFile }) {
   const configFile = path.join(dir, `${name}.yaml`);
@@ -67,7 +73,7 @@ export async function startTidegate({ cpus, dir, endpoints, name = 'tidegate', e
   const proc = await startProcess({
     name,
     cmd: process.execPath,
-    args: [cli, 'serve', '--config', configFile, '--port', String(port), '--admin-port', String(adminPort), ...args],
+    args: [...(cli === CLI ? NODE_ARGS : []), cli, 'serve', '--config', configFile, '--port', String(port), '--admin-port', String(adminPort), ...args],
     cpus,
     env: { LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' },
     logFile: path.join(dir, `${name}.log`),
