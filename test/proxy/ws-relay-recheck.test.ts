@@ -43,5 +43,4 @@ describe('a paused pod, when the client drains without a drain event', () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(calls).toEqual(['pause', 'resume']);
   });
-
 });
