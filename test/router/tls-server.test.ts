@@ -14,13 +14,13 @@ import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
 import { promisify } from 'node:util';
-import WebSocket, { WebSocketServer } from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { H2Server } from '../../src/router/h2-server.js';
 import { proxyHeader, TlsServer, type TlsCertificates } from '../../src/router/tls-server.js';
 import { silentLogger } from '../../src/shared/log.js';
 import { startBareEdge, type BareEdge } from '../support/bare-edge.js';
 import { startUpstream, type Upstream } from '../support/upstream.js';
+import { echoOverTls, startEchoPod } from '../support/ws-client.js';
 
 const run = promisify(execFile);
 
@@ -132,24 +132,13 @@ describe('the TLS port', () => {
   });
 
   it('relays a WebSocket over TLS (wss://)', async () => {
-    const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
-    await new Promise((r) => wss.once('listening', r));
-    wss.on('connection', (sock) => sock.on('message', (m, binary) => sock.send(m, { binary })));
-    const wsPort = (wss.address() as { port: number }).port;
-    bare.setPods('app-1', [`127.0.0.1:${wsPort}`]);
+    const echoPod = await startEchoPod();
+    bare.setPods('app-1', [echoPod.address]);
     try {
-      const client = new WebSocket(`wss://127.0.0.1:${port}/socket`, { headers: { host: 'app.example.com' }, ca: certA.cert, servername: 'app.example.com' } as WebSocket.ClientOptions);
-      await new Promise((resolve, reject) => {
-        client.once('open', resolve);
-        client.once('error', reject);
-      });
-      const echo = new Promise<string>((r) => client.once('message', (m: Buffer) => r(m.toString())));
-      client.send('over tls');
-      expect(await echo).toBe('over tls');
-      client.close();
+      expect(await echoOverTls(port, certA.cert, 'over tls')).toBe('over tls');
     } finally {
       bare.setPods('app-1', [pod.address]);
-      await new Promise((r) => wss.close(r));
+      await echoPod.close();
     }
   });
 

@@ -15,7 +15,6 @@ import https from 'node:https';
 import net from 'node:net';
 import tls from 'node:tls';
 import { promisify } from 'node:util';
-import WebSocket, { WebSocketServer } from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TlsConfig } from '../../src/config/types.js';
 import { UwsTlsServer } from '../../src/router/uws-tls-server.js';
@@ -24,6 +23,7 @@ import { silentLogger } from '../../src/shared/log.js';
 import { makeCertificates, serialOf, type LeafFiles, type TestCertificates } from '../support/certs.js';
 import { startBareEdge, type BareEdge } from '../support/bare-edge.js';
 import { startUpstream, type Upstream } from '../support/upstream.js';
+import { echoOverTls, startEchoPod } from '../support/ws-client.js';
 
 const run = promisify(execFile);
 
@@ -131,23 +131,13 @@ describe('the TLS port on uWS (tls.http2: false)', () => {
   });
 
   it('relays a WebSocket over TLS (wss://)', async () => {
-    const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
-    await new Promise((r) => wss.once('listening', r));
-    wss.on('connection', (sock) => sock.on('message', (m, binary) => sock.send(m, { binary })));
-    bare.setPods('app-1', [`127.0.0.1:${(wss.address() as net.AddressInfo).port}`]);
+    const echoPod = await startEchoPod();
+    bare.setPods('app-1', [echoPod.address]);
     try {
-      const client = new WebSocket(`wss://127.0.0.1:${port}/socket`, { headers: { host: 'app.example.com' }, ca: certs.ca, servername: 'app.example.com' } as WebSocket.ClientOptions);
-      await new Promise((resolve, reject) => {
-        client.once('open', resolve);
-        client.once('error', reject);
-      });
-      const echo = new Promise<string>((r) => client.once('message', (m: Buffer) => r(m.toString())));
-      client.send('over uws tls');
-      expect(await echo).toBe('over uws tls');
-      client.close();
+      expect(await echoOverTls(port, certs.ca, 'over uws tls')).toBe('over uws tls');
     } finally {
       bare.setPods('app-1', [pod.address]);
-      await new Promise((r) => wss.close(r));
+      await echoPod.close();
     }
   });
 

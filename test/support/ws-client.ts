@@ -1,5 +1,6 @@
 /** `ws` clients for tests that go through tidegate's WebSocket route, and the waits they need. */
-import { WebSocket, type ClientOptions, type RawData } from 'ws';
+import type { AddressInfo } from 'node:net';
+import { WebSocket, WebSocketServer, type ClientOptions, type RawData } from 'ws';
 
 /** The clients a test file opened, so afterEach can cut them all. */
 export class WsClients {
@@ -39,4 +40,31 @@ export function nextMessage(c: WebSocket): Promise<{ data: Buffer; isBinary: boo
 
 export function closed(c: WebSocket): Promise<{ code: number; reason: string }> {
   return new Promise((resolve) => c.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+}
+
+/** A pod that echoes every WebSocket message: a `ws` server on 127.0.0.1, port 0. */
+export async function startEchoPod(): Promise<{ address: string; close(): Promise<void> }> {
+  const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  await new Promise((r) => server.once('listening', r));
+  server.on('connection', (sock) => sock.on('message', (m, binary) => sock.send(m, { binary })));
+  return {
+    address: `127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
+
+/** Sends `text` over wss://127.0.0.1:port/socket to app.example.com (trusting `ca`) and resolves with the echo. */
+export async function echoOverTls(port: number, ca: string | Buffer, text: string): Promise<string> {
+  const client = new WebSocket(`wss://127.0.0.1:${port}/socket`, { headers: { host: 'app.example.com' }, ca, servername: 'app.example.com' } as ClientOptions);
+  try {
+    await new Promise((resolve, reject) => {
+      client.once('open', resolve);
+      client.once('error', reject);
+    });
+    const echo = new Promise<string>((r) => client.once('message', (m: Buffer) => r(m.toString())));
+    client.send(text);
+    return await echo;
+  } finally {
+    client.close();
+  }
 }
