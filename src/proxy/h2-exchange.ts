@@ -206,8 +206,7 @@ export class H2Response {
       // The last bytes: one DATA frame that also ends the stream, not a DATA frame and an empty one.
       this.respond(false);
       this.offset += chunk.length;
-      this.ended = true;
-      if (!this.stream.destroyed) this.stream.end(chunk);
+      this.finish(chunk);
       return [true, true];
     }
     const ok = chunk.length === 0 || this.write(chunk);
@@ -246,23 +245,6 @@ export class H2Response {
     this.sendTrailers();
   }
 
-  getRemoteAddress(): ArrayBuffer {
-    return EMPTY;
-  }
-
-  getRemoteAddressAsText(): ArrayBuffer {
-    const text = Buffer.from(this.remoteText, 'latin1'); // a view of node's shared pool: copy out its bytes alone
-    return text.buffer.slice(text.byteOffset, text.byteOffset + text.length);
-  }
-
-  getProxiedRemoteAddress(): ArrayBuffer {
-    return EMPTY;
-  }
-
-  getProxiedRemoteAddressAsText(): ArrayBuffer {
-    return this.getRemoteAddressAsText();
-  }
-
   // ---- the stream ----
 
   private respond(endStream: boolean): void {
@@ -280,10 +262,11 @@ export class H2Response {
     }
   }
 
-  private finish(): void {
+  /** Ends the stream, with `last` as its final DATA frame when given. */
+  private finish(last?: Uint8Array): void {
     if (this.ended) return;
     this.ended = true;
-    if (!this.stream.destroyed) this.stream.end();
+    if (!this.stream.destroyed) this.stream.end(last);
   }
 
   private sendTrailers(): void {
