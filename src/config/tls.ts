@@ -42,9 +42,10 @@ export function readTls(r: Reporter, field: Field, baseDir: string, env: ConfigE
   const redirectHttp = rh ? readValue(r, rh, aBoolean) : false;
   const h2 = fields.get('http2');
   const http2 = h2 ? readValue(r, h2, aBoolean) : true;
-  if (http2 === false && minVersion === 'TLSv1.3' && mv) {
+  // Reported, and the certificates still checked: one load names every mistake of the section.
+  const versionRefused = http2 === false && minVersion === 'TLSv1.3' && mv !== undefined;
+  if (versionRefused) {
     r.at(valueNode(mv), `${mv.path}: TLSv1.3 needs http2: true (with http2: false the TLS port is uWebSockets.js's own TLS, which has no minimum-version setting: it accepts TLSv1.2 and TLSv1.3)`);
-    return undefined;
   }
   const list = fields.get('certificates');
   if (!list) {
@@ -68,7 +69,7 @@ export function readTls(r: Reporter, field: Field, baseDir: string, env: ConfigE
     const c = readCertificate(r, item, list.keyNode, baseDir, env, minVersion ?? 'TLSv1.2', owners);
     if (c) certificates.push(c);
   }
-  if (minVersion === undefined || redirectHttp === undefined || http2 === undefined || certificates.length !== items.length) return undefined;
+  if (versionRefused || minVersion === undefined || redirectHttp === undefined || http2 === undefined || certificates.length !== items.length) return undefined;
   return { certificates, minVersion, redirectHttp, http2 };
 }
 

@@ -165,6 +165,13 @@ describe('every broken rule is reported at its key or value', () => {
     expect(hit?.split(': ')[0]).toBe(`tg.yaml:${lineColOf(text, at)}`);
   });
 
+  test('TLSv1.3 with http2: false is reported beside a broken certificate, not instead of it', () => {
+    const text = brokenTls('min-version: TLSv1.2\n  redirect-http: false', 'min-version: TLSv1.3\n  http2: false').replace('cert: certs/other.pem', 'cert: certs/missing.pem');
+    const found = problems(text).map((p) => p.replace(/^tg\.yaml:\d+:\d+: /, ''));
+    expect(found.some((p) => p.startsWith('tls.min-version: TLSv1.3 needs http2: true'))).toBe(true);
+    expect(found.some((p) => p.startsWith('tls.certificates[1].cert: cannot read the certificate file certs/missing.pem'))).toBe(true);
+  });
+
   test('an empty certificates list, and a tls: without one', () => {
     const empty = `domain: example.com\ntls:\n  certificates: []\n${SERVICES}`;
     expect(problems(empty)).toEqual([`tg.yaml:${lineColOf(empty, 'certificates: ‸[]')}: tls.certificates: must list at least one certificate (the first is the default), got []`]);
