@@ -71,23 +71,27 @@ export class UwsTlsServer {
 
   /** A reloaded `tls:`: new handshakes get the new certificates, open connections keep theirs. */
   setCertificates(tls: TlsConfig): void {
-    if (ownOf(tls) === this.own || this.socket === null) {
+    if (ownOf(tls) === this.own) {
       this.names = this.sync(this.app, this.names, tls);
       return;
     }
     const { app, own, names } = this.build(tls);
-    let next: us_listen_socket | false = false;
-    (app.listen as unknown as (h: string, p: number, o: number, cb: (s: us_listen_socket | false) => void) => void).call(app, this.host, this.port, 0, (s) => (next = s));
-    if (next === false) {
-      this.log.error({ port: this.port }, 'the TLS port could not take the new default certificate (a second listener on the port was refused); the old one keeps serving until a restart');
-      return;
+    // Listening: the new app takes the port beside the old one, then the old one lets go.
+    // Not listening (yet, or any more): the new app is the one listen() opens.
+    if (this.socket !== null) {
+      let next: us_listen_socket | false = false;
+      (app.listen as unknown as (h: string, p: number, o: number, cb: (s: us_listen_socket | false) => void) => void).call(app, this.host, this.port, 0, (s) => (next = s));
+      if (next === false) {
+        this.log.error({ port: this.port }, 'the TLS port could not take the new default certificate (a second listener on the port was refused); the old one keeps serving until a restart');
+        return;
+      }
+      uws.us_listen_socket_close(this.socket);
+      this.socket = next;
     }
-    uws.us_listen_socket_close(this.socket);
     this.retired.push(this.app);
     this.app = app;
     this.own = own;
     this.names = names;
-    this.socket = next;
   }
 
   stopListening(): void {
@@ -157,7 +161,6 @@ export class UwsTlsServer {
       rmSync(dir, { recursive: true, force: true });
     }
   }
-
 }
 
 function pemOf(c: TlsCertificate): string {

@@ -62,11 +62,11 @@ function tlsConfig(...leaves: { leaf: LeafFiles; hosts: string[] }[]): TlsConfig
   };
 }
 
-/** GET over TLS sending `servername` as SNI (none when empty) and Host; status, body and the served certificate's serial. */
-function get(servername: string, urlPath = '/'): Promise<{ status: number; body: string; serial: string; alpn: string | false | null }> {
+/** GET over TLS to `at` sending `servername` as SNI (none when empty: given as '', since node's agent would take it from Host otherwise) and Host; status, body and the served certificate's serial. */
+function get(servername: string, urlPath = '/', at = port): Promise<{ status: number; body: string; serial: string; alpn: string | false | null }> {
   return new Promise((resolve, reject) => {
     const req = https.get(
-      { host: '127.0.0.1', port, path: urlPath, ...(servername ? { servername } : {}), headers: { host: servername || 'app.example.com' }, ca: certs.ca, agent: false, checkServerIdentity: () => undefined },
+      { host: '127.0.0.1', port: at, path: urlPath, servername, headers: { host: servername || 'app.example.com' }, ca: certs.ca, agent: false, checkServerIdentity: () => undefined },
       (res) => {
         const socket = res.socket as tls.TLSSocket;
         const serial = socket.getPeerCertificate().serialNumber;
@@ -183,6 +183,20 @@ describe('the TLS port on uWS (tls.http2: false)', () => {
     expect((await get('app.example.com')).serial).toBe(serialOf(renewedApp.cert));
     expect((await get('')).serial).toBe(serialOf(renewedApp.cert));
     expect((await get('api.other.test')).serial).toBe(serialOf(renewedOther.cert));
+  });
+
+  it('a new first certificate given before listen is the one served once listening', async () => {
+    const renewedApp = await certs.issue(['app.example.com'], { name: 'app-before-listen' });
+    const second = new UwsTlsServer(bare.edge, tlsConfig({ leaf: certs.leaf, hosts: ['app.example.com'] }), silentLogger);
+    try {
+      second.setCertificates(tlsConfig({ leaf: renewedApp, hosts: ['app.example.com'] }));
+      const at = await second.listen('127.0.0.1', 0);
+      expect((await get('', '/', at)).serial).toBe(serialOf(renewedApp.cert));
+      expect((await get('unknown.test', '/', at)).serial).toBe(serialOf(renewedApp.cert));
+      expect((await get('app.example.com', '/', at)).serial).toBe(serialOf(renewedApp.cert));
+    } finally {
+      second.destroy();
+    }
   });
 
   it('refuses a port another program holds, naming it', async () => {
