@@ -79,7 +79,6 @@ function alive(pid: number): boolean {
   }
 }
 
-
 describe.skipIf(!HAVE_DIST)('serve --workers', () => {
   it.each([2, 4])('with containerConcurrency 1 and %i loops, the pod never has two requests at once', async (workers) => {
     const p = await startCountingPod(50);
